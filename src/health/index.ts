@@ -1,0 +1,2 @@
+/** Public API of health checks. */
+export { runChecks, type HealthCheck, type HealthReport, type HealthStatus, type CheckResult, type CheckReport, type RunChecksOptions } from "./checks.js";

@@ -1,0 +1,80 @@
+/**
+ * The structured logger: pino, JSON in production and pretty on a terminal in
+ * development. Two layers of redaction are compiled once at construction:
+ * pino's path redaction for fields that are secret by name (headers, body
+ * fields), and the SecretRedactor for secret values wherever they appear.
+ */
+import pino, { type DestinationStream, type Logger } from "pino";
+import pretty from "pino-pretty";
+import { currentContext } from "../context/request-context.js";
+import { REDACTED, type SecretRedactor } from "./redactor.js";
+
+export type { Logger } from "pino";
+
+/** Body / object fields that are always secret by name. */
+export const SECRET_FIELDS = [
+  "password",
+  "currentPassword",
+  "newPassword",
+  "token",
+  "accessToken",
+  "refreshToken",
+  "mfaToken",
+  "secret",
+  "code",
+  "apiKey",
+  "key",
+  "backupCodes",
+  "privateKey",
+] as const;
+
+const HEADER_PATHS = ["authorization", "cookie", "set-cookie", "x-api-key", "proxy-authorization"].flatMap((h) => [
+  `req.headers["${h}"]`,
+  `res.headers["${h}"]`,
+  `headers["${h}"]`,
+]);
+
+export const REDACT_PATHS: string[] = [
+  ...HEADER_PATHS,
+  ...SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `body.${f}`, `req.body.${f}`, `data.${f}`, `details.${f}`]),
+];
+
+export interface LoggerOptions {
+  level: string;
+  format: "json" | "pretty";
+  redactor: SecretRedactor;
+  /** Where lines go; defaults to stdout. Tests pass a capture stream. */
+  destination?: DestinationStream;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const { redactor } = options;
+  const destination: DestinationStream =
+    options.format === "pretty"
+      ? pretty({ destination: options.destination ?? 1, sync: true, colorize: options.destination === undefined && process.stdout.isTTY, translateTime: "HH:MM:ss.l", ignore: "pid,hostname" })
+      : (options.destination ?? pino.destination({ dest: 1, sync: false }));
+  return pino(
+    {
+      level: options.level,
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACT_PATHS, censor: REDACTED },
+      formatters: { level: (label) => ({ level: label }) },
+      mixin() {
+        const ctx = currentContext();
+        return ctx ? { traceId: ctx.traceId } : {};
+      },
+      hooks: {
+        // Runs on the serialized line, after path redaction: masks registered
+        // secret values wherever they occur (messages, error stacks, nested data).
+        streamWrite: (line) => redactor.mask(line),
+      },
+    },
+    destination,
+  );
+}
+
+export function resolveLogFormat(format: "auto" | "json" | "pretty", nodeEnv: string): "json" | "pretty" {
+  if (format !== "auto") return format;
+  return nodeEnv === "development" && process.stdout.isTTY ? "pretty" : "json";
+}

@@ -40,6 +40,12 @@ export const configSpec = {
   bodyLimitBytes: v({ env: "BODY_LIMIT_BYTES", parse: integer(1024, 1_073_741_824), default: "1048576", description: "Default maximum request body size." }),
   healthCheckTimeoutMs: v({ env: "HEALTH_CHECK_TIMEOUT_MS", parse: integer(10, 60_000), default: "1000", description: "Timeout of each readiness check." }),
   autoMigrate: v({ env: "RAMPART_AUTO_MIGRATE", parse: boolean, description: "Apply pending migrations at start; default true for the embedded database and outside production." }),
+
+  // --- secrets (src/secrets) ---
+  // --- end secrets ---
+
+  // --- crypto (src/crypto) ---
+  // --- end crypto ---
 } as const;
 
 export type ConfigSpec = typeof configSpec;

@@ -52,7 +52,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const destination: DestinationStream =
     options.format === "pretty"
       ? pretty({ destination: options.destination ?? 1, sync: true, colorize: options.destination === undefined && process.stdout.isTTY, translateTime: "HH:MM:ss.l", ignore: "pid,hostname" })
-      : (options.destination ?? pino.destination({ dest: 1, sync: false }));
+      : (options.destination ?? pino.destination({ dest: 1, sync: true }));
   return pino(
     {
       level: options.level,

@@ -1,0 +1,7 @@
+/** Every CLI command, in the order `rampart --help` lists them. */
+import type { Command } from "../command.js";
+import { configCommand } from "./config.js";
+import { migrateCommand } from "./migrate.js";
+import { serveCommand } from "./serve.js";
+
+export const commands: Command[] = [serveCommand, migrateCommand, configCommand];

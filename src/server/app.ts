@@ -1,0 +1,55 @@
+/**
+ * Builds the Fastify application for a runtime: plugins in their order
+ * (context → logging → errors → docs → health → API), shared by `rampart
+ * serve`, the tests and host applications that embed the server.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { resolveTraceId } from "../context/index.js";
+import { healthPlugin } from "../health/index.js";
+import type { Runtime } from "../runtime/index.js";
+import { VERSION } from "../version.js";
+import { accessLogPlugin } from "./plugins/access-log.js";
+import { errorsPlugin } from "./plugins/errors.js";
+import { requestContextPlugin } from "./plugins/request-context.js";
+import { registerOpenApi } from "./openapi.js";
+import { schemaController } from "./validation.js";
+
+export type RampartApp = FastifyInstance;
+
+export interface BuildAppOptions {
+  /** Extra routes or plugins, registered after the built-in ones (tests, host apps). */
+  configure?: (app: FastifyInstance) => Promise<void> | void;
+}
+
+export async function buildApp(runtime: Runtime, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const { config, log } = runtime;
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    // Fastify's own request lines are replaced by the access-log plugin.
+    logController: new LogController({ disableRequestLogging: true }),
+    // One logger per runtime; the trace id comes from the request context mixin.
+    childLoggerFactory: (logger) => logger,
+    genReqId: (req) => resolveTraceId(req.headers.traceparent, req.headers["x-request-id"]),
+    requestIdHeader: false,
+    // A hop count is accepted by Fastify (proxy-addr) though its types omit it.
+    trustProxy: config.trustProxy as boolean | string[],
+    bodyLimit: config.bodyLimitBytes,
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+    schemaController,
+    ajv: { customOptions: { removeAdditional: false, allErrors: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // JSON only: without this, text/plain bodies would reach JSON routes as strings.
+  app.removeContentTypeParser(["text/plain"]);
+
+  await app.register(requestContextPlugin);
+  await app.register(accessLogPlugin, { log });
+  await app.register(errorsPlugin, { log });
+  await registerOpenApi(app, { version: VERSION, publicUrl: config.publicUrl });
+  await app.register(healthPlugin, { checks: runtime.healthChecks, timeoutMs: config.healthCheckTimeoutMs, log, version: VERSION });
+  if (options.configure) await options.configure(app);
+  return app;
+}

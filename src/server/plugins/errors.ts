@@ -1,0 +1,98 @@
+/**
+ * Error handling: every failure leaves as the envelope of DESIGN.md (or RFC
+ * 9457 problem+json when the client asks for it), with the trace id. Fastify's
+ * own errors are mapped to catalogue codes; anything unexpected becomes a
+ * generic 500 and the real error goes to the log with the trace id.
+ */
+import fp from "fastify-plugin";
+import type { FastifyError, FastifyPluginCallback, FastifyReply, FastifyRequest } from "fastify";
+import { errorCatalogue, isRampartError, toEnvelope, toProblem, type ErrorCode } from "../../errors/index.js";
+import type { Logger } from "../../log/index.js";
+import { validationDetails } from "../validation.js";
+
+interface Mapped {
+  code: ErrorCode;
+  message: string;
+  details?: Record<string, unknown>;
+  headers?: Record<string, string>;
+}
+
+const FASTIFY_CODES: Record<string, { code: ErrorCode; message: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: "PAYLOAD_TOO_LARGE", message: "The request body is too large." },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: "UNSUPPORTED_MEDIA_TYPE", message: "The content type is not supported; send application/json." },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: "VALIDATION_FAILED", message: "The Content-Length header does not match the body." },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: "VALIDATION_FAILED", message: "The request body is empty but the content type is JSON." },
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: "VALIDATION_FAILED", message: "The request body is not valid JSON." },
+  FST_ERR_BAD_URL: { code: "VALIDATION_FAILED", message: "The request URL is malformed." },
+  FST_ERR_ASYNC_CONSTRAINT: { code: "VALIDATION_FAILED", message: "The request is not valid." },
+};
+
+const BY_STATUS: Record<number, ErrorCode> = {
+  400: "VALIDATION_FAILED",
+  401: "UNAUTHENTICATED",
+  403: "FORBIDDEN",
+  404: "NOT_FOUND",
+  405: "NOT_FOUND",
+  409: "CONFLICT",
+  413: "PAYLOAD_TOO_LARGE",
+  415: "UNSUPPORTED_MEDIA_TYPE",
+  429: "RATE_LIMITED",
+  503: "SERVICE_UNAVAILABLE",
+};
+
+export function mapError(err: unknown): Mapped {
+  if (isRampartError(err)) {
+    const m: Mapped = { code: err.code, message: err.message };
+    if (err.details) m.details = err.details;
+    if (err.headers) m.headers = err.headers;
+    return m;
+  }
+  const fe = err as Partial<FastifyError> & { validation?: unknown[]; validationContext?: string };
+  if (Array.isArray(fe.validation)) {
+    return { code: "VALIDATION_FAILED", message: "The request is not valid.", details: validationDetails(fe.validationContext, fe.validation as never) };
+  }
+  if (typeof fe.code === "string" && FASTIFY_CODES[fe.code]) return { ...FASTIFY_CODES[fe.code]! };
+  // JSON.parse errors surface as SyntaxError with statusCode 400.
+  if (err instanceof SyntaxError && fe.statusCode === 400) return { code: "VALIDATION_FAILED", message: "The request body is not valid JSON." };
+  const status = fe.statusCode;
+  if (typeof status === "number" && status >= 400 && status < 500 && BY_STATUS[status]) {
+    const code = BY_STATUS[status]!;
+    // A client error from a plugin: keep the catalogue text, never the plugin's internal message.
+    return { code, message: errorCatalogue[code].message };
+  }
+  if (status === 503) return { code: "SERVICE_UNAVAILABLE", message: errorCatalogue.SERVICE_UNAVAILABLE.message };
+  return { code: "INTERNAL_ERROR", message: errorCatalogue.INTERNAL_ERROR.message };
+}
+
+function wantsProblem(request: FastifyRequest): boolean {
+  const accept = request.headers.accept;
+  return typeof accept === "string" && /application\/problem\+json(?!\s*;\s*q=0(?:\.0*)?\s*(?:,|$))/i.test(accept);
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, mapped: Mapped): FastifyReply {
+  const status = errorCatalogue[mapped.code].status;
+  reply.header("x-request-id", request.id);
+  if (mapped.headers) for (const [k, v] of Object.entries(mapped.headers)) reply.header(k, v);
+  reply.code(status);
+  if (wantsProblem(request)) {
+    const instance = request.url.split("?", 1)[0] ?? "/";
+    return reply.type("application/problem+json; charset=utf-8").send(toProblem(mapped.code, mapped.message, request.id, instance, mapped.details));
+  }
+  return reply.type("application/json; charset=utf-8").send(toEnvelope(mapped.code, mapped.message, request.id, mapped.details));
+}
+
+const plugin: FastifyPluginCallback<{ log: Logger }> = (app, opts, done) => {
+  app.setErrorHandler((err, request, reply) => {
+    const mapped = mapError(err);
+    if (mapped.code === "INTERNAL_ERROR") {
+      opts.log.error({ err, traceId: request.id, method: request.method, route: request.routeOptions.url ?? null }, "unhandled error");
+    } else if (errorCatalogue[mapped.code].status >= 500) {
+      opts.log.warn({ err, traceId: request.id }, "service unavailable");
+    }
+    return sendError(request, reply, mapped);
+  });
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, { code: "NOT_FOUND", message: "No route matches this method and path." }));
+  done();
+};
+
+export const errorsPlugin = fp(plugin, { name: "rampart-errors", fastify: "5.x" });

@@ -1,0 +1,81 @@
+/**
+ * Runs the server: runtime → schema policy → app → listen, and a graceful
+ * shutdown on SIGTERM/SIGINT: stop accepting, let in-flight requests finish
+ * within SHUTDOWN_TIMEOUT_MS (then cut the rest), close pools, exit 0.
+ */
+import type { AddressInfo } from "node:net";
+import type { FastifyInstance } from "fastify";
+import type { Config } from "../config/index.js";
+import { createRuntime, prepareSchema, type Runtime, type RuntimeOptions } from "../runtime/index.js";
+import { buildApp, type BuildAppOptions } from "./app.js";
+
+export interface RunningServer {
+  app: FastifyInstance;
+  runtime: Runtime;
+  /** `http://host:port` the server listens on. */
+  url: string;
+  /** Graceful stop; idempotent. Resolves when pools are closed. */
+  shutdown(reason?: string): Promise<void>;
+}
+
+export interface ServeOptions extends BuildAppOptions {
+  runtime?: RuntimeOptions;
+  /** Install SIGTERM/SIGINT handlers that shut down and exit the process with 0. */
+  handleSignals?: boolean;
+}
+
+export async function serve(config: Config, options: ServeOptions = {}): Promise<RunningServer> {
+  const started = performance.now();
+  const runtime = await createRuntime(config, options.runtime);
+  let app: FastifyInstance;
+  try {
+    await prepareSchema(runtime);
+    app = await buildApp(runtime, options);
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    await runtime.close();
+    throw err;
+  }
+  const addr = app.server.address() as AddressInfo;
+  const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+  const url = `http://${host}:${addr.port}`;
+  runtime.log.info(
+    { url, database: runtime.db.kind, kv: runtime.kv.kind, startupMs: Math.round(performance.now() - started) },
+    "rampart listening",
+  );
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (reason = "shutdown"): Promise<void> => {
+    stopping ??= (async () => {
+      runtime.log.info({ reason, timeoutMs: config.shutdownTimeoutMs }, "shutting down: finishing in-flight requests");
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<"timeout">((r) => {
+        timer = setTimeout(() => r("timeout"), config.shutdownTimeoutMs);
+      });
+      const outcome = await Promise.race([app.close().then(() => "closed" as const), deadline]);
+      clearTimeout(timer);
+      if (outcome === "timeout") {
+        runtime.log.warn("shutdown timeout reached: closing remaining connections");
+        app.server.closeAllConnections();
+        await app.close().catch(() => undefined);
+      }
+      await runtime.close();
+    })();
+    return stopping;
+  };
+
+  if (options.handleSignals) {
+    const onSignal = (signal: NodeJS.Signals) => {
+      shutdown(signal).then(
+        () => process.exit(0),
+        (err: unknown) => {
+          runtime.log.error({ err }, "error during shutdown");
+          process.exit(1);
+        },
+      );
+    };
+    process.once("SIGTERM", onSignal);
+    process.once("SIGINT", onSignal);
+  }
+  return { app, runtime, url, shutdown };
+}

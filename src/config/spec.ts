@@ -42,9 +42,46 @@ export const configSpec = {
   autoMigrate: v({ env: "RAMPART_AUTO_MIGRATE", parse: boolean, description: "Apply pending migrations at start; default true for the embedded database and outside production." }),
 
   // --- secrets (src/secrets) ---
+  secretsProviders: v({
+    env: "RAMPART_SECRETS",
+    // The grammar is checked here so a typo stops the boot (src/secrets/chain.ts
+    // builds the providers from it); oneOf() raises the loader's error listing the accepted forms.
+    parse: (raw: string): string[] => {
+      const entries = raw.split(",").map((e) => e.trim());
+      for (const e of entries) {
+        if (!/^(?:env|aws(?::\S*)?|(?:dotenv|files):\S.*|vault:[^/\s]+\/\S+)$/.test(e)) oneOf("env", "dotenv:<file>", "files:<dir>", "aws:<prefix>", "vault:<mount>/<path>")(e);
+      }
+      return entries;
+    },
+    default: "env",
+    description: "Secret providers, first match wins: `env`, `dotenv:<file>`, `files:<dir>`, `aws:<prefix>`, `vault:<mount>/<path>` (comma-separated).",
+  }),
+  secretsCacheTtlSeconds: v({ env: "SECRETS_CACHE_TTL_SECONDS", parse: integer(1, 86_400), default: "300", description: "How long a loaded secret is served from memory before it is reloaded (refreshed in the background from 80% of it)." }),
+  secretsStaleIfErrorSeconds: v({ env: "SECRETS_STALE_IF_ERROR_SECONDS", parse: integer(0, 604_800), default: "3600", description: "How long past its TTL a cached secret is still served while its provider fails (0 = never)." }),
+  secretsProviderTimeoutMs: v({ env: "SECRETS_PROVIDER_TIMEOUT_MS", parse: integer(100, 120_000), default: "5000", description: "Timeout of one call to a secrets provider." }),
+  vaultAddr: v({ env: "VAULT_ADDR", parse: httpUrl, description: "Vault base URL for `vault:` secret providers." }),
+  vaultNamespace: v({ env: "VAULT_NAMESPACE", parse: nonEmpty, description: "Vault Enterprise namespace (sent as `X-Vault-Namespace`)." }),
+  vaultToken: v({ env: "VAULT_TOKEN", parse: nonEmpty, secret: true, description: "Vault token; alternatively AppRole with `VAULT_ROLE_ID` and `VAULT_SECRET_ID`." }),
+  vaultRoleId: v({ env: "VAULT_ROLE_ID", parse: nonEmpty, secret: true, description: "Vault AppRole role ID (with `VAULT_SECRET_ID`)." }),
+  vaultSecretId: v({ env: "VAULT_SECRET_ID", parse: nonEmpty, secret: true, description: "Vault AppRole secret ID (with `VAULT_ROLE_ID`)." }),
+  vaultAppRoleMount: v({ env: "VAULT_APPROLE_MOUNT", parse: nonEmpty, default: "approle", description: "Mount path of Vault's AppRole auth method." }),
+  awsRegion: v({ env: "AWS_REGION", parse: nonEmpty, description: "AWS region for `aws:` secret providers; unset = the AWS SDK's own resolution." }),
   // --- end secrets ---
 
   // --- crypto (src/crypto) ---
+  kms: v({ env: "RAMPART_KMS", parse: oneOf("local", "pkcs11", "aws-kms", "vault-transit"), default: "local", description: "Key encryption key provider: `local` (secret `master-key`; generated in development only), `pkcs11` (HSM), `aws-kms` or `vault-transit`." }),
+  pkcs11Module: v({ env: "PKCS11_MODULE", parse: nonEmpty, description: "Path of the PKCS#11 module (e.g. `/usr/lib/softhsm/libsofthsm2.so`) for `RAMPART_KMS=pkcs11`; the PIN is the secret `pkcs11-pin`." }),
+  pkcs11TokenLabel: v({ env: "PKCS11_TOKEN_LABEL", parse: nonEmpty, description: "Label of the PKCS#11 token holding the key encryption key." }),
+  pkcs11KeyLabel: v({ env: "PKCS11_KEY_LABEL", parse: nonEmpty, default: "rampart-kek", description: "Label of the AES key in the token (created on first use, non-extractable; later versions get `.vN`)." }),
+  awsKmsKeyId: v({ env: "AWS_KMS_KEY_ID", parse: nonEmpty, description: "KMS key id, ARN or alias for `RAMPART_KMS=aws-kms`; region and credentials come from the AWS SDK's usual sources." }),
+  vaultTransitAddr: v({ env: "VAULT_TRANSIT_ADDR", parse: httpUrl, description: "Vault base URL for `RAMPART_KMS=vault-transit`; the token is the secret `vault-token`." }),
+  vaultTransitMount: v({ env: "VAULT_TRANSIT_MOUNT", parse: nonEmpty, default: "transit", description: "Mount path of the Vault Transit engine." }),
+  vaultTransitKey: v({ env: "VAULT_TRANSIT_KEY", parse: nonEmpty, default: "rampart", description: "Name of the Transit key (created with `derived=true`) that wraps data keys." }),
+  dekMaxAgeMs: v({ env: "CRYPTO_DEK_MAX_AGE_MS", parse: integer(1_000, 86_400_000), default: "300000", description: "Longest time one data key encrypts new messages before a fresh one is made." }),
+  dekMaxMessages: v({ env: "CRYPTO_DEK_MAX_MESSAGES", parse: integer(1, 4_294_967_296), default: "1000000", description: "Most messages one data key encrypts before a fresh one is made." }),
+  dekMaxBytes: v({ env: "CRYPTO_DEK_MAX_BYTES", parse: integer(1, Number.MAX_SAFE_INTEGER), default: "17179869184", description: "Most plaintext bytes (default 16 GiB) one data key encrypts before a fresh one is made." }),
+  dekCacheSize: v({ env: "CRYPTO_DEK_CACHE_SIZE", parse: integer(1, 10_000_000), default: "10000", description: "Most unwrapped data keys (shared and per-subject) kept in memory for decryption." }),
+  dekCacheMaxAgeMs: v({ env: "CRYPTO_DEK_CACHE_MAX_AGE_MS", parse: integer(1_000, 86_400_000), default: "300000", description: "Longest time an unwrapped data key stays cached for decryption (also bounds a missed shred notice)." }),
   // --- end crypto ---
 } as const;
 

@@ -13,6 +13,7 @@ import { accessLogPlugin } from "./plugins/access-log.js";
 import { errorsPlugin } from "./plugins/errors.js";
 import { requestContextPlugin } from "./plugins/request-context.js";
 import { registerOpenApi } from "./openapi.js";
+import { checkRouteSchemas } from "./route-schemas.js";
 import { schemaController } from "./validation.js";
 
 export type RampartApp = FastifyInstance;
@@ -45,6 +46,7 @@ export async function buildApp(runtime: Runtime, options: BuildAppOptions = {}):
   // JSON only: without this, text/plain bodies would reach JSON routes as strings.
   app.removeContentTypeParser(["text/plain"]);
 
+  app.addHook("onRoute", checkRouteSchemas);
   await app.register(requestContextPlugin);
   await app.register(accessLogPlugin, { log });
   await app.register(errorsPlugin, { log });

@@ -1,0 +1,40 @@
+/**
+ * Errors of the crypto core. DecryptionFailed is deliberately one class with
+ * one message for every way a ciphertext can be rejected (tampered byte, wrong
+ * context, wrong or shredded key, unknown version, truncation), as jose's
+ * JWEDecryptionFailed: a caller, a log line or an attacker probing an endpoint
+ * learns nothing about which check failed. Operational failures (a KMS that
+ * cannot be reached) are a different error on purpose: they are not evidence
+ * that data is corrupt.
+ */
+
+const DECRYPTION_FAILED_MESSAGE = "decryption failed";
+
+/** Any rejected ciphertext. Never carries a cause, so no log tells the failures apart. */
+export class DecryptionFailed extends Error {
+  override readonly name = "DecryptionFailed";
+  constructor() {
+    super(DECRYPTION_FAILED_MESSAGE);
+  }
+}
+
+/** The KEK provider could not be reached or refused to work (network, HSM session, credentials). */
+export class KekUnavailableError extends Error {
+  override readonly name = "KekUnavailableError";
+}
+
+/** A configuration or key-material problem found at start-up (names the option and what was received). */
+export class CryptoConfigError extends Error {
+  override readonly name = "CryptoConfigError";
+}
+
+/** `retireKek` refused: the version is current, or stored keys or ciphertexts still depend on it. */
+export class KekRetireRefused extends Error {
+  override readonly name = "KekRetireRefused";
+  constructor(
+    message: string,
+    readonly dependents: { subjectKeys: number; ciphertexts: number },
+  ) {
+    super(message);
+  }
+}

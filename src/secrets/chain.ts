@@ -1,0 +1,95 @@
+/**
+ * Builds the provider chain from `RAMPART_SECRETS` (already syntax-checked by
+ * the config loader). Shared resources, one AWS client and one Vault login for
+ * all `aws:` and `vault:` entries, are created here and closed with the chain.
+ * A chain that needs settings which are missing (a `vault:` entry without
+ * `VAULT_ADDR` or credentials) fails at start-up with a ConfigError.
+ */
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { ConfigError, type Config } from "../config/index.js";
+import type { SecretRedactor } from "../log/index.js";
+import type { Clock } from "../runtime/clock.js";
+import type { SecretProvider } from "./provider.js";
+import { AwsSecretsProvider } from "./providers/aws.js";
+import { DotenvProvider } from "./providers/dotenv.js";
+import { EnvProvider } from "./providers/env.js";
+import { FilesProvider } from "./providers/files.js";
+import { AppRoleAuth, StaticTokenAuth, type VaultAuth } from "./providers/vault-auth.js";
+import { VaultKvProvider } from "./providers/vault.js";
+import type { VaultEndpoint } from "./providers/vault-http.js";
+
+export interface ChainDeps {
+  config: Config;
+  env: Record<string, string | undefined>;
+  redactor: SecretRedactor;
+  clock: Clock;
+}
+
+export interface ProviderChain {
+  readonly providers: SecretProvider[];
+  close(): Promise<void>;
+}
+
+/** Splits one `RAMPART_SECRETS` entry into its kind and argument (`files:/run/secrets` → files, /run/secrets). */
+export function parseChainEntry(entry: string): { kind: string; arg: string } {
+  const i = entry.indexOf(":");
+  return i < 0 ? { kind: entry, arg: "" } : { kind: entry.slice(0, i), arg: entry.slice(i + 1) };
+}
+
+function vaultAuth(deps: ChainDeps, endpoint: VaultEndpoint): VaultAuth {
+  const { config } = deps;
+  if (config.vaultToken !== undefined) return new StaticTokenAuth(config.vaultToken);
+  if (config.vaultRoleId !== undefined && config.vaultSecretId !== undefined) {
+    return new AppRoleAuth({ endpoint, mount: config.vaultAppRoleMount, roleId: config.vaultRoleId, secretId: config.vaultSecretId, clock: deps.clock, redactor: deps.redactor });
+  }
+  throw new ConfigError("VAULT_TOKEN", "a Vault token, or VAULT_ROLE_ID and VAULT_SECRET_ID, when RAMPART_SECRETS has a vault: provider", "(unset)");
+}
+
+/** Creates the providers named by `config.secretsProviders`, in order. */
+export function buildProviderChain(deps: ChainDeps): ProviderChain {
+  const { config } = deps;
+  // Credentials from the configuration are secrets too: never printable.
+  for (const credential of [config.vaultToken, config.vaultSecretId, config.vaultRoleId]) {
+    if (credential !== undefined) deps.redactor.register(credential);
+  }
+  let aws: SecretsManagerClient | undefined;
+  let vault: { endpoint: VaultEndpoint; auth: VaultAuth } | undefined;
+  const providers: SecretProvider[] = [];
+  for (const entry of config.secretsProviders) {
+    const { kind, arg } = parseChainEntry(entry);
+    switch (kind) {
+      case "env":
+        providers.push(new EnvProvider(deps.env));
+        break;
+      case "dotenv":
+        providers.push(new DotenvProvider(arg));
+        break;
+      case "files":
+        providers.push(new FilesProvider(arg));
+        break;
+      case "aws":
+        aws ??= new SecretsManagerClient(config.awsRegion !== undefined ? { region: config.awsRegion } : {});
+        providers.push(new AwsSecretsProvider(aws, arg));
+        break;
+      case "vault": {
+        if (config.vaultAddr === undefined) throw new ConfigError("VAULT_ADDR", "an http(s) URL when RAMPART_SECRETS has a vault: provider", "(unset)");
+        const slash = arg.indexOf("/");
+        if (vault === undefined) {
+          const endpoint: VaultEndpoint = { addr: config.vaultAddr, namespace: config.vaultNamespace };
+          vault = { endpoint, auth: vaultAuth(deps, endpoint) };
+        }
+        providers.push(new VaultKvProvider(vault.endpoint, vault.auth, arg.slice(0, slash), arg.slice(slash + 1)));
+        break;
+      }
+      default:
+        throw new ConfigError("RAMPART_SECRETS", "entries env, dotenv:<file>, files:<dir>, aws:<prefix> or vault:<mount>/<path>", `'${entry}'`);
+    }
+  }
+  return {
+    providers,
+    async close() {
+      aws?.destroy();
+      for (const p of providers) await p.close?.();
+    },
+  };
+}

@@ -1,0 +1,19 @@
+/**
+ * Public API of secrets: the service (`createSecrets`), its contract, the
+ * providers for embedders who build their own chain, the errors, and the
+ * functions behind `rampart secrets list | check`.
+ */
+export type { Secrets, SecretsService, SecretsStats, SecretInfo, SecretsListing, SecretCheck, SecretsCheckReport } from "./types.js";
+export { createSecrets, type SecretsOptions } from "./service.js";
+export type { SecretProvider, SecretValue, SecretListing } from "./provider.js";
+export { buildProviderChain, parseChainEntry, type ProviderChain, type ChainDeps } from "./chain.js";
+export { EnvProvider } from "./providers/env.js";
+export { DotenvProvider } from "./providers/dotenv.js";
+export { FilesProvider } from "./providers/files.js";
+export { AwsSecretsProvider } from "./providers/aws.js";
+export { VaultKvProvider } from "./providers/vault.js";
+export { StaticTokenAuth, AppRoleAuth, type VaultAuth, type AppRoleOptions } from "./providers/vault-auth.js";
+export { SecretNotFoundError, SecretLoadError, InvalidSecretNameError, SecretsClosedError, ProviderError } from "./errors.js";
+export { isSecretName, assertSecretName, envVarFor, ENV_PREFIX } from "./names.js";
+export { runSecretsList, runSecretsCheck, formatAge } from "./cli.js";
+export { secretsPreflight } from "./preflight.js";

@@ -1,0 +1,110 @@
+/**
+ * The `aws:<prefix>` provider: AWS Secrets Manager through the official SDK.
+ * Secret `jwt-signing` with prefix `rampart/prod/` is the secret id
+ * `rampart/prod/jwt-signing`; its value is the whole SecretString (or the
+ * SecretBinary as UTF-8). The version stage `AWSCURRENT` is the value and
+ * `AWSPREVIOUS` the one before it, which is what Secrets Manager's rotation
+ * moves between; the VersionId is reported as the version.
+ *
+ * Credentials come from the SDK's default chain (environment, shared config,
+ * instance / task role); Rampart never reads AWS keys itself. The client is
+ * shared by every `aws:` provider of a chain, which owns and closes it.
+ */
+import {
+  GetSecretValueCommand,
+  ListSecretsCommand,
+  type GetSecretValueCommandOutput,
+  type SecretsManagerClient,
+} from "@aws-sdk/client-secrets-manager";
+import { ProviderError } from "../errors.js";
+import { isSecretName } from "../names.js";
+import type { SecretListing, SecretProvider, SecretValue } from "../provider.js";
+
+/** Bounds a listing so a misconfigured prefix cannot page through a whole account. */
+const MAX_LIST_PAGES = 50;
+
+type Stage = "AWSCURRENT" | "AWSPREVIOUS";
+
+/** AWS error name, HTTP status and AWS's own message: these never carry a secret value. */
+function awsReason(err: unknown): string {
+  if (!(err instanceof Error)) return "unknown error";
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const message = err.message.length > 300 ? `${err.message.slice(0, 300)}...` : err.message;
+  return `${err.name}${status ? ` (HTTP ${status})` : ""}${message && message !== err.name ? `: ${message}` : ""}`;
+}
+
+export class AwsSecretsProvider implements SecretProvider {
+  readonly id: string;
+
+  constructor(
+    private readonly client: SecretsManagerClient,
+    private readonly prefix: string,
+  ) {
+    this.id = `aws:${prefix}`;
+  }
+
+  locate(name: string): string {
+    return `${this.id} (SecretId ${this.prefix}${name})`;
+  }
+
+  load(name: string, signal: AbortSignal): Promise<SecretValue | undefined> {
+    return this.fetch(name, "AWSCURRENT", signal);
+  }
+
+  loadPrevious(name: string, signal: AbortSignal): Promise<SecretValue | undefined> {
+    return this.fetch(name, "AWSPREVIOUS", signal);
+  }
+
+  private async fetch(name: string, stage: Stage, signal: AbortSignal): Promise<SecretValue | undefined> {
+    let out: GetSecretValueCommandOutput;
+    try {
+      out = await this.client.send(new GetSecretValueCommand({ SecretId: this.prefix + name, VersionStage: stage }), { abortSignal: signal });
+    } catch (err) {
+      // Missing secret, or no version carries the stage (no AWSPREVIOUS before the first rotation).
+      if (err instanceof Error && err.name === "ResourceNotFoundException") return undefined;
+      throw new ProviderError(`GetSecretValue ${stage} failed: ${awsReason(err)}`, { cause: err });
+    }
+    const value = out.SecretString ?? (out.SecretBinary ? Buffer.from(out.SecretBinary).toString("utf8") : undefined);
+    if (value === undefined) return undefined;
+    return {
+      value,
+      ...(out.VersionId ? { version: out.VersionId } : {}),
+      ...(out.CreatedDate ? { updatedAt: out.CreatedDate.getTime() } : {}),
+    };
+  }
+
+  async list(signal: AbortSignal): Promise<SecretListing[]> {
+    const out: SecretListing[] = [];
+    let nextToken: string | undefined;
+    for (let page = 0; page < MAX_LIST_PAGES; page++) {
+      let res;
+      try {
+        res = await this.client.send(
+          new ListSecretsCommand({
+            MaxResults: 100,
+            ...(this.prefix ? { Filters: [{ Key: "name", Values: [this.prefix] }] } : {}),
+            ...(nextToken ? { NextToken: nextToken } : {}),
+          }),
+          { abortSignal: signal },
+        );
+      } catch (err) {
+        throw new ProviderError(`ListSecrets failed: ${awsReason(err)}`, { cause: err });
+      }
+      for (const s of res.SecretList ?? []) {
+        // The name filter matches prefixes of words too; keep exact prefix matches only.
+        if (!s.Name?.startsWith(this.prefix)) continue;
+        const name = s.Name.slice(this.prefix.length);
+        if (!isSecretName(name)) continue;
+        const current = Object.entries(s.SecretVersionsToStages ?? {}).find(([, stages]) => stages.includes("AWSCURRENT"))?.[0];
+        out.push({
+          name,
+          ...(current ? { version: current } : {}),
+          ...(s.LastChangedDate ? { updatedAt: s.LastChangedDate.getTime() } : {}),
+        });
+      }
+      nextToken = res.NextToken;
+      if (!nextToken) break;
+    }
+    return out;
+  }
+}

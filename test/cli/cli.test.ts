@@ -1,0 +1,68 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { runCli } from "../helpers/process.js";
+
+describe("rampart CLI", () => {
+  const dirs: string[] = [];
+  const tmp = () => {
+    const d = mkdtempSync(join(tmpdir(), "rampart-cli-"));
+    dirs.push(d);
+    return d;
+  };
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it("--help lists the commands; every command has its own --help", async () => {
+    const top = await runCli(["--help"], {});
+    expect(top.code).toBe(0);
+    for (const c of ["serve", "migrate", "config"]) expect(top.stdout).toMatch(new RegExp(`^  ${c} `, "m"));
+    for (const c of ["serve", "migrate", "config"]) {
+      const r = await runCli([c, "--help"], {});
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`Usage: rampart ${c}`);
+    }
+  });
+
+  it("an unknown command or option is a usage error (exit 2)", async () => {
+    const r = await runCli(["frobnicate"], {});
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("unknown command 'frobnicate'");
+    const o = await runCli(["config", "--verbose"], {});
+    expect(o.code).toBe(2);
+    expect(o.stderr).toContain("unknown option '--verbose'");
+  });
+
+  it("serve with PORT=abc exits 1 with one line naming PORT", async () => {
+    const r = await runCli(["serve"], { PORT: "abc", RAMPART_DATA_DIR: tmp() });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split("\n")).toEqual(["rampart: invalid configuration: PORT: expected an integer from 0 to 65535, instead got 'abc'"]);
+  });
+
+  it("config prints the effective configuration with secrets masked", async () => {
+    const r = await runCli(["config"], { DATABASE_URL: "postgres://app:Sup3rSecretPw@db.example:5432/prod", PORT: "9001" });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^PORT\s+9001$/m);
+    expect(r.stdout).toMatch(/^HOST\s+127\.0\.0\.1\s+\(default\)$/m);
+    expect(r.stdout).toMatch(/^DATABASE_URL\s+postgres:\/\/\*\*\*\*@db\.example:5432\/\*\*\*\*$/m);
+    expect(r.stdout).not.toContain("Sup3rSecretPw");
+    const bad = await runCli(["config"], { DATABASE_URL: "postgres://app:Sup3rSecretPw@db:5432/prod", DATABASE_POOL_MAX: "lots" });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("DATABASE_POOL_MAX");
+    expect(bad.stderr).not.toContain("Sup3rSecretPw");
+  });
+
+  it("migrate applies pending migrations to the embedded database, then reports it up to date", async () => {
+    const dir = tmp();
+    const status = await runCli(["migrate", "--status"], { RAMPART_DATA_DIR: dir });
+    expect(status.code).toBe(1);
+    expect(status.stdout).toMatch(/^pending: 0001-foundation/);
+    const first = await runCli(["migrate"], { RAMPART_DATA_DIR: dir });
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^applied: 0001-foundation/);
+    const second = await runCli(["migrate"], { RAMPART_DATA_DIR: dir });
+    expect(second.stdout).toBe("database is up to date\n");
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * Dependency outages: the server starts and keeps serving while Redis or
+ * PostgreSQL is unreachable, readiness names the failing check, and it
+ * recovers by itself when the dependency is back. Outages are simulated with a
+ * proxy the test controls, never by stopping the shared services.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { createTestEnv, type TestEnv } from "../helpers/modes.js";
+import { ControlledProxy } from "../helpers/proxy.js";
+import { serve, type RunningServer } from "../../src/server/serve.js";
+import { loadConfig } from "../../src/config/index.js";
+import { LogCapture } from "../helpers/logs.js";
+
+async function ready(server: RunningServer): Promise<{ status: number; body: { status: string; checks: Record<string, { status: string }[]> } }> {
+  const res = await fetch(`${server.url}/health/ready`);
+  return { status: res.status, body: (await res.json()) as never };
+}
+
+async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: T;
+  do {
+    last = await fn();
+    if (ok(last)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  } while (Date.now() < end);
+  return last;
+}
+
+describe("outages", () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+
+  it("starts with Redis unreachable, answers 503 naming kv, and recovers when Redis is back", async () => {
+    const env: TestEnv = await createTestEnv("postgres");
+    cleanups.push(() => env.cleanup());
+    const redis = new URL(env.env.REDIS_URL!);
+    const proxy = await ControlledProxy.create({ host: redis.hostname, port: Number(redis.port || 6379) });
+    cleanups.push(() => proxy.down());
+    const config = loadConfig({ ...env.env, REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
+    const server = await serve(config, { runtime: { logDestination: new LogCapture() } });
+    cleanups.push(() => server.shutdown());
+
+    const down = await ready(server);
+    expect(down.status).toBe(503);
+    expect(down.body.checks["kv:responseTime"]![0]!.status).toBe("fail");
+    expect(down.body.checks["database:responseTime"]![0]!.status).toBe("pass");
+    expect((await fetch(`${server.url}/health/live`)).status).toBe(200);
+
+    await proxy.up();
+    const back = await eventually(() => ready(server), (r) => r.status === 200);
+    expect(back.body.status).toBe("pass");
+
+    await proxy.down();
+    const again = await eventually(() => ready(server), (r) => r.status === 503);
+    expect(again.body.checks["kv:responseTime"]![0]!.status).toBe("fail");
+    await proxy.up();
+    expect((await eventually(() => ready(server), (r) => r.status === 200)).status).toBe(200);
+  });
+
+  it("answers 503 naming the database while PostgreSQL is unreachable, then recovers", async () => {
+    const env: TestEnv = await createTestEnv("postgres");
+    cleanups.push(() => env.cleanup());
+    const dbUrl = new URL(env.env.DATABASE_URL!);
+    const proxy = await ControlledProxy.create({ host: dbUrl.hostname, port: Number(dbUrl.port || 5432) });
+    cleanups.push(() => proxy.down());
+    await proxy.up();
+    dbUrl.host = `127.0.0.1:${proxy.port}`;
+    const config = loadConfig({ ...env.env, DATABASE_URL: dbUrl.toString(), HEALTH_CHECK_TIMEOUT_MS: "500" });
+    const server = await serve(config, { runtime: { logDestination: new LogCapture() } });
+    cleanups.push(() => server.shutdown());
+    expect((await ready(server)).status).toBe(200);
+
+    await proxy.down();
+    const down = await eventually(() => ready(server), (r) => r.status === 503);
+    expect(down.body.checks["database:responseTime"]![0]!.status).toBe("fail");
+    expect(down.body.checks["kv:responseTime"]![0]!.status).toBe("pass");
+
+    await proxy.up();
+    expect((await eventually(() => ready(server), (r) => r.status === 200)).body.status).toBe("pass");
+  });
+});

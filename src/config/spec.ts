@@ -22,7 +22,7 @@ function v<T>(spec: VarSpec<T>): VarSpec<T> {
 }
 
 export const configSpec = {
-  nodeEnv: v({ env: "NODE_ENV", parse: oneOf("development", "production", "test"), default: "development", description: "`production` turns on the preflight refusals of insecure settings." }),
+  nodeEnv: v({ env: "NODE_ENV", parse: oneOf("development", "production", "test"), default: "development", description: "`production` makes `serve` refuse pending PostgreSQL migrations (run `rampart migrate`) and logs JSON." }),
   port: v({ env: "PORT", parse: integer(0, 65535), default: "8080", description: "TCP port of the HTTP server (0 picks a free port)." }),
   host: v({ env: "HOST", parse: host, default: "127.0.0.1", description: "Address the HTTP server binds to." }),
   logLevel: v({ env: "LOG_LEVEL", parse: oneOf("fatal", "error", "warn", "info", "debug", "trace", "silent"), default: "info", description: "Minimum log level." }),

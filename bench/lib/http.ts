@@ -1,0 +1,110 @@
+/**
+ * HTTP benchmark harness: starts the benchmark server in a child process,
+ * drives it with autocannon, and reports each target route's throughput as a
+ * ratio of the hello-world baseline measured in the same run. Baseline and
+ * target alternate over several rounds so drift (thermal, other load) hits both.
+ */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import autocannon from "autocannon";
+
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+export interface BenchServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startBenchServer(env: Record<string, string>): Promise<BenchServer> {
+  const child = spawn(process.execPath, ["--import", "tsx", "bench/lib/server.ts"], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", RAMPART_AUTO_MIGRATE: "true", PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /URL (\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.on("exit", (code) => reject(new Error(`bench server exited with ${code}: ${out}`)));
+  });
+  return {
+    url,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.on("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+export interface LoadOptions {
+  path: string;
+  method?: "GET" | "POST";
+  headers?: Record<string, string>;
+  body?: string;
+  connections?: number;
+  durationSec?: number;
+}
+
+export interface LoadResult {
+  requestsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  errors: number;
+}
+
+export async function load(url: string, o: LoadOptions): Promise<LoadResult> {
+  const r = await autocannon({
+    url: url + o.path,
+    method: o.method ?? "GET",
+    headers: o.headers ?? {},
+    ...(o.body !== undefined ? { body: o.body } : {}),
+    connections: o.connections ?? 50,
+    duration: o.durationSec ?? 5,
+  });
+  return { requestsPerSec: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+}
+
+export interface RatioResult {
+  name: string;
+  baseline: LoadResult;
+  target: LoadResult;
+  ratio: number;
+}
+
+/** Alternates baseline and target `rounds` times and compares their mean throughput. */
+export async function compareToBaseline(url: string, name: string, target: LoadOptions, opts: { rounds?: number; durationSec?: number } = {}): Promise<RatioResult> {
+  const rounds = opts.rounds ?? 3;
+  const durationSec = opts.durationSec ?? target.durationSec ?? 4;
+  const base: LoadResult[] = [];
+  const tgt: LoadResult[] = [];
+  // Warm-up: JIT, caches, connection pools.
+  await load(url, { path: "/bench/hello", durationSec: 1 });
+  await load(url, { ...target, durationSec: 1 });
+  for (let i = 0; i < rounds; i++) {
+    base.push(await load(url, { path: "/bench/hello", connections: target.connections ?? 50, durationSec }));
+    tgt.push(await load(url, { ...target, durationSec }));
+  }
+  const mean = (xs: LoadResult[]): LoadResult => ({
+    requestsPerSec: xs.reduce((s, x) => s + x.requestsPerSec, 0) / xs.length,
+    p50Ms: xs.reduce((s, x) => s + x.p50Ms, 0) / xs.length,
+    p99Ms: Math.max(...xs.map((x) => x.p99Ms)),
+    non2xx: xs.reduce((s, x) => s + x.non2xx, 0),
+    errors: xs.reduce((s, x) => s + x.errors, 0),
+  });
+  const b = mean(base);
+  const t = mean(tgt);
+  return { name, baseline: b, target: t, ratio: t.requestsPerSec / b.requestsPerSec };
+}
+
+export function ratioTable(title: string, results: RatioResult[], note: string): string {
+  const rows = results.map(
+    (r) =>
+      `| ${r.name} | ${Math.round(r.baseline.requestsPerSec)} | ${Math.round(r.target.requestsPerSec)} | **${r.ratio.toFixed(2)}** | ${r.target.p50Ms.toFixed(1)} / ${r.target.p99Ms.toFixed(1)} | ${r.target.non2xx + r.target.errors} |`,
+  );
+  return [`### ${title}`, "", note, "", "| route | hello-world req/s | route req/s | ratio | p50 / p99 ms | non-2xx + errors |", "|---|---|---|---|---|---|", ...rows, ""].join("\n");
+}

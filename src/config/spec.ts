@@ -68,6 +68,12 @@ export const configSpec = {
   awsRegion: v({ env: "AWS_REGION", parse: nonEmpty, description: "AWS region for `aws:` secret providers; unset = the AWS SDK's own resolution." }),
   // --- end secrets ---
 
+  // --- auth (src/auth) ---
+  // --- end auth ---
+
+  // --- http hardening (src/ratelimit, src/webhooks, src/resilience, ...) ---
+  // --- end http hardening ---
+
   // --- crypto (src/crypto) ---
   kms: v({ env: "RAMPART_KMS", parse: oneOf("local", "pkcs11", "aws-kms", "vault-transit"), default: "local", description: "Key encryption key provider: `local` (secret `master-key`; generated in development only), `pkcs11` (HSM), `aws-kms` or `vault-transit`." }),
   pkcs11Module: v({ env: "PKCS11_MODULE", parse: nonEmpty, description: "Path of the PKCS#11 module (e.g. `/usr/lib/softhsm/libsofthsm2.so`) for `RAMPART_KMS=pkcs11`; the PIN is the secret `pkcs11-pin`." }),

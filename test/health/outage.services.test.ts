@@ -82,3 +82,15 @@ describe("outages", () => {
     expect((await eventually(() => ready(server), (r) => r.status === 200)).body.status).toBe("pass");
   });
 });
+
+describe("schema policy in production", () => {
+  it("refuses to start against PostgreSQL with pending migrations and names `rampart migrate`", async () => {
+    const env = await createTestEnv("postgres");
+    try {
+      const config = loadConfig({ ...env.env, NODE_ENV: "production" });
+      await expect(serve(config, { runtime: { logDestination: new LogCapture() } })).rejects.toThrow(/pending migration\(s\) \(0001-foundation.*run `rampart migrate` first/);
+    } finally {
+      await env.cleanup();
+    }
+  });
+});

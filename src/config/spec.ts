@@ -69,9 +69,37 @@ export const configSpec = {
   // --- end secrets ---
 
   // --- auth (src/auth) ---
+  argon2MemoryKib: v({ env: "ARGON2_MEMORY_KIB", parse: integer(8, 4_194_304), default: "19456", description: "argon2id memory cost in KiB per password hash; production refuses less than 19456 (OWASP floor)." }),
+  argon2Iterations: v({ env: "ARGON2_ITERATIONS", parse: integer(1, 1_000), default: "2", description: "argon2id time cost (passes); production refuses less than 2." }),
+  argon2Parallelism: v({ env: "ARGON2_PARALLELISM", parse: integer(1, 255), default: "1", description: "argon2id lanes (p); part of the hash, so changing it rehashes at the next login." }),
+  argon2MaxConcurrency: v({ env: "ARGON2_MAX_CONCURRENCY", parse: integer(1, 1_024), description: "Password hashes computed at once (libuv thread pool, off the event loop); more wait in a queue. Unset = the number of CPU cores; keep it below `UV_THREADPOOL_SIZE` (default 4)." }),
+  passwordMinLength: v({ env: "PASSWORD_MIN_LENGTH", parse: integer(8, 128), default: "12", description: "Shortest accepted password in characters (Unicode code points after NFKC); the longest is 128." }),
+  accessTokenTtlSeconds: v({ env: "ACCESS_TOKEN_TTL_SECONDS", parse: integer(60, 86_400), default: "900", description: "Lifetime of an access token (JWT); also how long a session revocation is kept." }),
+  jwtAudience: v({ env: "JWT_AUDIENCE", parse: nonEmpty, default: "rampart", description: "The `aud` claim of access tokens; verification requires it. The issuer (`iss`) is `RAMPART_PUBLIC_URL`." }),
+  jwtClockSkewSeconds: v({ env: "JWT_CLOCK_SKEW_SECONDS", parse: integer(0, 300), default: "30", description: "Clock skew tolerated when checking `exp`, `nbf` and `iat` of access tokens." }),
+  signingKeyRotationDays: v({ env: "SIGNING_KEY_ROTATION_DAYS", parse: integer(1, 365), default: "30", description: "Age after which the active token signing key is replaced by a new one (scheduled rotation)." }),
+  signingKeyPublishDelaySeconds: v({ env: "SIGNING_KEY_PUBLISH_DELAY_SECONDS", parse: integer(60, 86_400), default: "600", description: "How long a new signing key is published in the JWKS before it signs; the JWKS `max-age` is half of it (at most 300 s)." }),
   // --- end auth ---
 
+  // --- identity services (src/auth, src/mail) ---
+  refreshTokenTtlDays: v({ env: "REFRESH_TOKEN_TTL_DAYS", parse: integer(1, 365), default: "7", description: "Absolute lifetime of a session and its refresh tokens." }),
+  refreshReuseGraceSeconds: v({ env: "REFRESH_REUSE_GRACE_SECONDS", parse: integer(0, 60), default: "10", description: "Concurrent refreshes with one token within this window get the same successor; any other reuse revokes the session. 0 disables the grace." }),
+  passwordResetTtlMinutes: v({ env: "PASSWORD_RESET_TTL_MINUTES", parse: integer(5, 1_440), default: "30", description: "Lifetime of a password-reset token." }),
+  mfaChallengeTtlSeconds: v({ env: "MFA_CHALLENGE_TTL_SECONDS", parse: integer(30, 3_600), default: "300", description: "Lifetime of the `mfaToken` issued by a password login when MFA is on." }),
+  mfaMaxAttempts: v({ env: "MFA_MAX_ATTEMPTS", parse: integer(1, 20), default: "5", description: "Wrong codes allowed per MFA challenge before it is spent." }),
+  smtpUrl: v({ env: "SMTP_URL", parse: urlWithScheme("smtp", "smtps"), secret: true, description: "SMTP server for outgoing mail (`smtp://user:pass@host:587`); unset = development mode, messages are written to the log." }),
+  mailFrom: v({ env: "MAIL_FROM", parse: nonEmpty, default: "Rampart <no-reply@localhost>", description: "Sender of outgoing mail." }),
+  bootstrapAdminEmail: v({ env: "RAMPART_BOOTSTRAP_ADMIN_EMAIL", parse: nonEmpty, description: "At first start, create this admin account with the password from the secret `bootstrap-admin-password` (never a default password)." }),
+  // --- end identity services ---
+
   // --- http hardening (src/ratelimit, src/webhooks, src/resilience, ...) ---
+  rateLimitEnabled: v({ env: "RATE_LIMIT_ENABLED", parse: boolean, default: "true", description: "Rate limiting of every route (token bucket per client); `false` switches it off (never in production)." }),
+  rateLimitRequestsPerMinute: v({ env: "RATE_LIMIT_REQUESTS_PER_MINUTE", parse: integer(1, 1_000_000), default: "100", description: "Default policy: requests per minute (and burst) per principal, or per client IP when anonymous." }),
+  rateLimitLoginPerMinute: v({ env: "RATE_LIMIT_LOGIN_PER_MINUTE", parse: integer(1, 1_000_000), default: "10", description: "`login` policy: attempts per minute per client IP, on top of account lockout." }),
+  rateLimitRegisterPerMinute: v({ env: "RATE_LIMIT_REGISTER_PER_MINUTE", parse: integer(1, 1_000_000), default: "5", description: "`register` policy: sign-ups per minute per client IP." }),
+  rateLimitPasswordForgotPerMinute: v({ env: "RATE_LIMIT_PASSWORD_FORGOT_PER_MINUTE", parse: integer(1, 1_000_000), default: "5", description: "`password-forgot` policy: reset requests per minute per client IP." }),
+  rateLimitOnStoreError: v({ env: "RATE_LIMIT_ON_STORE_ERROR", parse: oneOf("open", "closed"), default: "open", description: "While Redis is unreachable: `open` limits with an in-process limiter (readiness `warn`), `closed` refuses with 503." }),
+  rateLimitMemoryMaxKeys: v({ env: "RATE_LIMIT_MEMORY_MAX_KEYS", parse: integer(100, 100_000_000), default: "100000", description: "Most buckets the in-process limiter keeps; full buckets go first, then the least recently used." }),
   // --- end http hardening ---
 
   // --- crypto (src/crypto) ---

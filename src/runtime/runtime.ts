@@ -9,6 +9,7 @@ import { openDatabase, pendingMigrations, migrateToLatest, type Database } from 
 import type { HealthCheck } from "../health/index.js";
 import { createKv, type KvStore } from "../kv/index.js";
 import { createLogger, resolveLogFormat, SecretRedactor, type Logger } from "../log/index.js";
+import { createSecrets, type SecretsService } from "../secrets/index.js";
 import { systemClock, type Clock } from "./clock.js";
 
 export interface Runtime {
@@ -18,6 +19,8 @@ export interface Runtime {
   readonly log: Logger;
   readonly db: Database;
   readonly kv: KvStore;
+  /** Secrets from the provider chain of RAMPART_SECRETS, cached, every value registered with the redactor. */
+  readonly secrets: SecretsService;
   /** Readiness probes; capabilities add theirs. */
   readonly healthChecks: HealthCheck[];
   /** Runs `fn` at close, before the stores shut (last registered, first run). */
@@ -31,6 +34,8 @@ export interface RuntimeOptions {
   logDestination?: DestinationStream;
   logger?: Logger;
   redactor?: SecretRedactor;
+  /** The environment the `env` secrets provider reads; default process.env. */
+  env?: Record<string, string | undefined>;
 }
 
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -48,7 +53,14 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   if (config.databaseUrl) registerUrlSecrets(redactor, config.databaseUrl);
   if (config.redisUrl) registerUrlSecrets(redactor, config.redisUrl);
 
-  const db = await openDatabase(config);
+  const secrets = createSecrets({ config, env: options.env ?? process.env, redactor, log, clock });
+  let db: Database;
+  try {
+    db = await openDatabase(config);
+  } catch (err) {
+    await secrets.close();
+    throw err;
+  }
   const kv = createKv({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, clock, log });
   const closers: (() => Promise<void> | void)[] = [];
   let closing: Promise<void> | undefined;
@@ -60,6 +72,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     log,
     db,
     kv,
+    secrets,
     healthChecks: [
       { name: "database", probe: () => db.ping() },
       { name: "kv", probe: () => kv.ping() },
@@ -76,6 +89,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
             log.error({ err }, "error while closing");
           }
         }
+        await secrets.close().catch((err: unknown) => log.error({ err }, "error closing secrets"));
         await kv.close().catch((err: unknown) => log.error({ err }, "error closing kv"));
         await db.close().catch((err: unknown) => log.error({ err }, "error closing database"));
         log.flush?.();

@@ -5,12 +5,11 @@
  * A chain that needs settings which are missing (a `vault:` entry without
  * `VAULT_ADDR` or credentials) fails at start-up with a ConfigError.
  */
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { ConfigError, type Config } from "../config/index.js";
 import type { SecretRedactor } from "../log/index.js";
 import type { Clock } from "../runtime/clock.js";
 import type { SecretProvider } from "./provider.js";
-import { AwsSecretsProvider } from "./providers/aws.js";
+import { AwsSecretsProvider, type AwsClientHandle } from "./providers/aws.js";
 import { DotenvProvider } from "./providers/dotenv.js";
 import { EnvProvider } from "./providers/env.js";
 import { FilesProvider } from "./providers/files.js";
@@ -52,7 +51,13 @@ export function buildProviderChain(deps: ChainDeps): ProviderChain {
   for (const credential of [config.vaultToken, config.vaultSecretId, config.vaultRoleId]) {
     if (credential !== undefined) deps.redactor.register(credential);
   }
-  let aws: SecretsManagerClient | undefined;
+  let aws: Promise<AwsClientHandle> | undefined;
+  // The SDK is imported on the first call of an aws: provider, not at start-up.
+  const connectAws = (): Promise<AwsClientHandle> =>
+    (aws ??= import("@aws-sdk/client-secrets-manager").then((sdk) => ({
+      sdk,
+      client: new sdk.SecretsManagerClient(config.awsRegion !== undefined ? { region: config.awsRegion } : {}),
+    })));
   let vault: { endpoint: VaultEndpoint; auth: VaultAuth } | undefined;
   const providers: SecretProvider[] = [];
   for (const entry of config.secretsProviders) {
@@ -68,8 +73,7 @@ export function buildProviderChain(deps: ChainDeps): ProviderChain {
         providers.push(new FilesProvider(arg));
         break;
       case "aws":
-        aws ??= new SecretsManagerClient(config.awsRegion !== undefined ? { region: config.awsRegion } : {});
-        providers.push(new AwsSecretsProvider(aws, arg));
+        providers.push(new AwsSecretsProvider(connectAws, arg));
         break;
       case "vault": {
         if (config.vaultAddr === undefined) throw new ConfigError("VAULT_ADDR", "an http(s) URL when RAMPART_SECRETS has a vault: provider", "(unset)");
@@ -88,7 +92,7 @@ export function buildProviderChain(deps: ChainDeps): ProviderChain {
   return {
     providers,
     async close() {
-      aws?.destroy();
+      if (aws !== undefined) (await aws.catch(() => undefined))?.client.destroy();
       for (const p of providers) await p.close?.();
     },
   };

@@ -10,7 +10,7 @@ export { buildProviderChain, parseChainEntry, type ProviderChain, type ChainDeps
 export { EnvProvider } from "./providers/env.js";
 export { DotenvProvider } from "./providers/dotenv.js";
 export { FilesProvider } from "./providers/files.js";
-export { AwsSecretsProvider } from "./providers/aws.js";
+export { AwsSecretsProvider, awsClientHandle, type AwsClientHandle } from "./providers/aws.js";
 export { VaultKvProvider } from "./providers/vault.js";
 export { StaticTokenAuth, AppRoleAuth, type VaultAuth, type AppRoleOptions } from "./providers/vault-auth.js";
 export { SecretNotFoundError, SecretLoadError, InvalidSecretNameError, SecretsClosedError, ProviderError } from "./errors.js";

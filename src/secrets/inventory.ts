@@ -46,7 +46,8 @@ export async function listSecrets(providers: readonly SecretProvider[], call: Ca
 /** Resolves each name once; a missing, failing or malformed name makes the report not ok. */
 export async function checkSecrets(
   names: readonly string[],
-  resolve: (name: string) => Promise<(SecretValue & { provider: string }) | undefined>,
+  /** Resolves a name or rejects (SecretNotFoundError when no provider has it). */
+  resolve: (name: string) => Promise<SecretValue & { provider: string }>,
 ): Promise<SecretsCheckReport> {
   const unique = [...new Set(names)];
   const results = await Promise.all(
@@ -54,7 +55,6 @@ export async function checkSecrets(
       if (!isSecretName(name)) return { name, status: "invalid", message: "not a kebab-case secret name" };
       try {
         const found = await resolve(name);
-        if (found === undefined) return { name, status: "missing", message: "not found in any provider" };
         return { name, status: "ok", provider: found.provider, version: found.version ?? null };
       } catch (err) {
         if (err instanceof SecretNotFoundError) return { name, status: "missing", message: err.message };

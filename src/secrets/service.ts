@@ -39,7 +39,6 @@ export interface SecretsOptions {
 interface Entry {
   /** The value and where it came from; undefined when no provider had the name (cached too). */
   readonly found: Found | undefined;
-  readonly loadedAt: number;
   readonly expiresAt: number;
   readonly refreshAt: number;
   /** No automatic provider call for this name before this time (backoff after a failure). */
@@ -99,8 +98,11 @@ class SecretsManager implements SecretsService {
 
   async get(name: string): Promise<string> {
     const { found } = await this.resolve(name);
-    if (found === undefined) throw new SecretNotFoundError(name, this.providers.map((p) => p.locate(name)));
-    return found.value;
+    return (found ?? this.notFound(name)).value;
+  }
+
+  private notFound(name: string): never {
+    throw new SecretNotFoundError(name, this.providers.map((p) => p.locate(name)));
   }
 
   async getOptional(name: string): Promise<string | undefined> {
@@ -124,7 +126,8 @@ class SecretsManager implements SecretsService {
     const entry = await this.resolve(name);
     const found = entry.found;
     const provider = found && this.providers.find((p) => p.id === found.provider);
-    if (provider?.loadPrevious === undefined) return undefined;
+    const loadPrevious = provider?.loadPrevious?.bind(provider);
+    if (provider === undefined || loadPrevious === undefined) return undefined;
     const cached = this.previous.get(name);
     // Valid while the current value it was read against is the one cached.
     if (cached !== undefined && cached.basis === this.entries.get(name)) return cached.value;
@@ -133,7 +136,7 @@ class SecretsManager implements SecretsService {
       pending = (async () => {
         let prev: SecretValue | undefined;
         try {
-          prev = await this.call((signal) => provider.loadPrevious!(name, signal));
+          prev = await this.call((signal) => loadPrevious(name, signal));
         } catch (err) {
           this.counters.loadErrors++;
           throw new SecretLoadError(name, provider.id, safeReason(err), { cause: err });
@@ -153,7 +156,7 @@ class SecretsManager implements SecretsService {
   }
 
   check(names: readonly string[]): Promise<SecretsCheckReport> {
-    return checkSecrets(names, async (name) => (await this.resolve(name)).found);
+    return checkSecrets(names, async (name) => (await this.resolve(name)).found ?? this.notFound(name));
   }
 
   stats(): SecretsStats {
@@ -263,7 +266,7 @@ class SecretsManager implements SecretsService {
     if (found !== undefined) this.register(name, found.provider, found.value);
     this.counters.loads++;
     const now = this.clock.now();
-    const entry: Entry = { found, loadedAt: now, expiresAt: now + this.ttlMs, refreshAt: now + this.ttlMs * REFRESH_AHEAD_FRACTION, retryAt: now };
+    const entry: Entry = { found, expiresAt: now + this.ttlMs, refreshAt: now + this.ttlMs * REFRESH_AHEAD_FRACTION, retryAt: now };
     const old = this.entries.get(name);
     if (!this.closing) this.entries.set(name, entry);
     if (logLoad(this.log, name, old?.found, found) === "rotated" && found !== undefined) this.rotated(name, found.value);

@@ -65,4 +65,23 @@ describe("rampart CLI", () => {
     const second = await runCli(["migrate"], { RAMPART_DATA_DIR: dir });
     expect(second.stdout).toBe("database is up to date\n");
   });
+
+  it("secrets list shows names and providers, never values; check exits 1 naming a missing secret", async () => {
+    const dir = tmp();
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(join(dir, "stripe-webhook"), "whsec_abcdefghijklmnop\n");
+    const env = { RAMPART_SECRETS: `files:${dir},env`, RAMPART_SECRET_METRICS_TOKEN: "metrics-token-value-123" };
+    const list = await runCli(["secrets", "list"], env);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain("stripe-webhook");
+    expect(list.stdout).toContain("metrics-token");
+    expect(list.stdout).not.toContain("whsec_abcdefghijklmnop");
+    expect(list.stdout).not.toContain("metrics-token-value-123");
+    const ok = await runCli(["secrets", "check", "stripe-webhook", "metrics-token"], env);
+    expect(ok.code).toBe(0);
+    const missing = await runCli(["secrets", "check", "stripe-webhook", "jwt-signing"], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toContain("jwt-signing");
+    expect(missing.stdout + missing.stderr).not.toContain("whsec_abcdefghijklmnop");
+  });
 });

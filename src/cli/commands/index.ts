@@ -2,6 +2,7 @@
 import type { Command } from "../command.js";
 import { configCommand } from "./config.js";
 import { migrateCommand } from "./migrate.js";
+import { secretsCommand } from "./secrets.js";
 import { serveCommand } from "./serve.js";
 
-export const commands: Command[] = [serveCommand, migrateCommand, configCommand];
+export const commands: Command[] = [serveCommand, migrateCommand, configCommand, secretsCommand];

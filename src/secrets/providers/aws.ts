@@ -7,15 +7,12 @@
  * moves between; the VersionId is reported as the version.
  *
  * Credentials come from the SDK's default chain (environment, shared config,
- * instance / task role); Rampart never reads AWS keys itself. The client is
- * shared by every `aws:` provider of a chain, which owns and closes it.
+ * instance / task role); Rampart never reads AWS keys itself. The SDK is
+ * loaded on first use, so deployments without `aws:` never pay for it; the
+ * client is shared by every `aws:` provider of a chain, which owns and closes it.
  */
-import {
-  GetSecretValueCommand,
-  ListSecretsCommand,
-  type GetSecretValueCommandOutput,
-  type SecretsManagerClient,
-} from "@aws-sdk/client-secrets-manager";
+import type * as SecretsManagerSdk from "@aws-sdk/client-secrets-manager";
+import type { GetSecretValueCommandOutput, ListSecretsCommandOutput, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { ProviderError } from "../errors.js";
 import { isSecretName } from "../names.js";
 import type { SecretListing, SecretProvider, SecretValue } from "../provider.js";
@@ -24,6 +21,17 @@ import type { SecretListing, SecretProvider, SecretValue } from "../provider.js"
 const MAX_LIST_PAGES = 50;
 
 type Stage = "AWSCURRENT" | "AWSPREVIOUS";
+
+/** The SDK module and a client made from it. */
+export interface AwsClientHandle {
+  readonly sdk: typeof SecretsManagerSdk;
+  readonly client: SecretsManagerClient;
+}
+
+/** A handle for a client the caller made (and closes). */
+export async function awsClientHandle(client: SecretsManagerClient): Promise<AwsClientHandle> {
+  return { sdk: await import("@aws-sdk/client-secrets-manager"), client };
+}
 
 /** AWS error name, HTTP status and AWS's own message: these never carry a secret value. */
 function awsReason(err: unknown): string {
@@ -37,7 +45,7 @@ export class AwsSecretsProvider implements SecretProvider {
   readonly id: string;
 
   constructor(
-    private readonly client: SecretsManagerClient,
+    private readonly connect: () => Promise<AwsClientHandle>,
     private readonly prefix: string,
   ) {
     this.id = `aws:${prefix}`;
@@ -56,9 +64,10 @@ export class AwsSecretsProvider implements SecretProvider {
   }
 
   private async fetch(name: string, stage: Stage, signal: AbortSignal): Promise<SecretValue | undefined> {
+    const { sdk, client } = await this.connect();
     let out: GetSecretValueCommandOutput;
     try {
-      out = await this.client.send(new GetSecretValueCommand({ SecretId: this.prefix + name, VersionStage: stage }), { abortSignal: signal });
+      out = await client.send(new sdk.GetSecretValueCommand({ SecretId: this.prefix + name, VersionStage: stage }), { abortSignal: signal });
     } catch (err) {
       // Missing secret, or no version carries the stage (no AWSPREVIOUS before the first rotation).
       if (err instanceof Error && err.name === "ResourceNotFoundException") return undefined;
@@ -74,13 +83,14 @@ export class AwsSecretsProvider implements SecretProvider {
   }
 
   async list(signal: AbortSignal): Promise<SecretListing[]> {
+    const { sdk, client } = await this.connect();
     const out: SecretListing[] = [];
     let nextToken: string | undefined;
     for (let page = 0; page < MAX_LIST_PAGES; page++) {
-      let res;
+      let res: ListSecretsCommandOutput;
       try {
-        res = await this.client.send(
-          new ListSecretsCommand({
+        res = await client.send(
+          new sdk.ListSecretsCommand({
             MaxResults: 100,
             ...(this.prefix ? { Filters: [{ Key: "name", Values: [this.prefix] }] } : {}),
             ...(nextToken ? { NextToken: nextToken } : {}),

@@ -75,7 +75,10 @@ export class VaultKvProvider implements SecretProvider {
     if (read === undefined) return undefined;
     const value = read.data[name];
     if (value === undefined || value === null) return undefined;
-    if (typeof value !== "string") throw new ProviderError(`key "${name}" at ${this.id} is a ${Array.isArray(value) ? "array" : typeof value}, not a string`);
+    if (typeof value !== "string") {
+      const kind = Array.isArray(value) ? "an array" : typeof value === "object" ? "an object" : `a ${typeof value}`;
+      throw new ProviderError(`key "${name}" at ${this.id} is ${kind}, not a string`);
+    }
     return { value, ...(read.version !== undefined ? { version: String(read.version) } : {}), ...(read.updatedAt !== undefined ? { updatedAt: read.updatedAt } : {}) };
   }
 

@@ -1,0 +1,32 @@
+/** `rampart secrets list | check`: what the provider chain holds, never a value. */
+import { loadConfig } from "../../config/index.js";
+import { createLogger, SecretRedactor } from "../../log/index.js";
+import { systemClock } from "../../runtime/index.js";
+import { createSecrets, runSecretsCheck, runSecretsList } from "../../secrets/index.js";
+import { UsageError, type Command } from "../command.js";
+
+export const secretsCommand: Command = {
+  name: "secrets",
+  summary: "List secrets (names, providers, versions, ages) or check they resolve",
+  usage: `Usage: rampart secrets list
+       rampart secrets check [NAME ...]
+
+list    every secret the providers of RAMPART_SECRETS hold: name, provider,
+        version, age. Values are never printed.
+check   resolves each NAME (default: every listed secret); exits 1 when any
+        cannot be loaded, naming it and the providers tried.`,
+  async run(io) {
+    const [sub, ...names] = io.argv;
+    if (sub !== "list" && sub !== "check") throw new UsageError(sub === undefined ? "missing subcommand (list or check)" : `unknown subcommand '${sub}'`);
+    if (sub === "list" && names.length > 0) throw new UsageError("list takes no arguments");
+    const config = loadConfig(io.env);
+    const redactor = new SecretRedactor();
+    const log = createLogger({ level: "warn", format: "json", redactor, destination: io.stderr as never });
+    const secrets = createSecrets({ config, env: io.env, redactor, log, clock: systemClock, refreshIntervalMs: 0 });
+    try {
+      return sub === "list" ? await runSecretsList(secrets, io.stdout) : await runSecretsCheck(secrets, names, io.stdout);
+    } finally {
+      await secrets.close();
+    }
+  },
+};

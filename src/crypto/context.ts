@@ -17,25 +17,39 @@ export type EncryptionContext = Readonly<Record<string, string>>;
 
 const EMPTY = Buffer.alloc(4);
 
+/** Orders strings by Unicode code point, which is the order of their UTF-8 bytes (UTF-16 code units are not). */
+function byCodePoint(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.codePointAt(i)!;
+    const y = b.codePointAt(i)!;
+    if (x !== y) return x - y;
+    if (x > 0xffff) i++;
+  }
+  return a.length - b.length;
+}
+
 /** The canonical byte encoding of a context; throws TypeError on a value that is not a string. */
 export function canonicalContext(context: EncryptionContext): Buffer {
   const keys = Object.keys(context);
   if (keys.length === 0) return EMPTY;
-  const entries = keys.map((k) => {
+  let size = 4;
+  for (const k of keys) {
     const value = context[k];
     if (typeof value !== "string") throw new TypeError(`encryption context values must be strings, instead got ${typeof value} for '${k}'`);
-    return [Buffer.from(k, "utf8"), Buffer.from(value, "utf8")] as const;
-  });
-  entries.sort((a, b) => Buffer.compare(a[0], b[0]));
-  let size = 4;
-  for (const [k, v] of entries) size += 8 + k.length + v.length;
+    size += 8 + Buffer.byteLength(k, "utf8") + Buffer.byteLength(value, "utf8");
+  }
+  if (keys.length > 1) keys.sort(byCodePoint);
   const out = Buffer.allocUnsafe(size);
-  let o = out.writeUInt32BE(entries.length, 0);
-  for (const [k, v] of entries) {
-    o = out.writeUInt32BE(k.length, o);
-    o += k.copy(out, o);
-    o = out.writeUInt32BE(v.length, o);
-    o += v.copy(out, o);
+  let o = out.writeUInt32BE(keys.length, 0);
+  for (const k of keys) {
+    const v = context[k]!;
+    const kl = out.write(k, o + 4, "utf8");
+    out.writeUInt32BE(kl, o);
+    o += 4 + kl;
+    const vl = out.write(v, o + 4, "utf8");
+    out.writeUInt32BE(vl, o);
+    o += 4 + vl;
   }
   return out;
 }

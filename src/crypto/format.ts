@@ -3,12 +3,12 @@
  * outlive any key or algorithm change (STYLE §9).
  *
  *   u8  version       0x01
- *   u8  suite         0x01 = AES-256-GCM, HKDF-SHA-256 per-message key, 256-bit commitment
+ *   u8  suite         0x01 = AES-256-GCM, HKDF-SHA-512 per-message key, 256-bit commitment
  *   u8  flags         bit0 framed, bit1 subject key; other bits must be zero
  *   key section       subject key: 16-byte subject key id
  *                     wrapped DEK: u8 len ‖ provider ‖ u16 len ‖ key id ‖ u32 KEK version ‖ u16 len ‖ wrapped DEK
  *   [u32 frame size]  framed messages only
- *   32  salt          HKDF salt (RFC 5869 §3.1): a fresh key per message
+ *   32  salt          random message salt, input to HKDF-Expand: a fresh key per message (message.ts)
  *   12  nonce         GCM IV (framed: base IV, XORed with the frame index)
  *   32  commitment    HKDF output next to the message key, checked before decrypting
  *   body              single: ciphertext ‖ 16-byte tag; framed: see frames.ts
@@ -23,7 +23,7 @@ import { MalformedInput, ByteReader } from "./bytes.js";
 import { KEK_PROVIDER_NAMES, type KekProviderName, type KekRef } from "./kek/types.js";
 
 export const RP1_VERSION = 0x01;
-export const SUITE_AES256GCM_HKDF_SHA256_COMMIT = 0x01;
+export const SUITE_AES256GCM_HKDF_SHA512_COMMIT = 0x01;
 export const FLAG_FRAMED = 0x01;
 export const FLAG_SUBJECT = 0x02;
 export const SALT_BYTES = 32;
@@ -46,8 +46,8 @@ export interface Rp1Header {
   readonly salt: Buffer;
   readonly nonce: Buffer;
   readonly commitment: Buffer;
-  /** version ‖ suite ‖ flags ‖ [frame size] ‖ salt ‖ nonce ‖ commitment: the authenticated header. */
-  readonly fixed: Buffer;
+  /** The authenticated header in two slices (no copy): version ‖ suite ‖ flags, then [frame size] ‖ salt ‖ nonce ‖ commitment. */
+  readonly fixed: readonly [Buffer, Buffer];
   /** Offset of the body. */
   readonly bodyStart: number;
 }
@@ -76,7 +76,7 @@ export function encodeFixed(flags: number, frameSize: number, salt: Buffer, nonc
   const framed = (flags & FLAG_FRAMED) !== 0;
   const out = Buffer.allocUnsafe(3 + (framed ? 4 : 0) + SALT_BYTES + NONCE_BYTES + COMMITMENT_BYTES);
   out[0] = RP1_VERSION;
-  out[1] = SUITE_AES256GCM_HKDF_SHA256_COMMIT;
+  out[1] = SUITE_AES256GCM_HKDF_SHA512_COMMIT;
   out[2] = flags;
   let o = 3;
   if (framed) o = out.writeUInt32BE(frameSize, o);
@@ -93,10 +93,16 @@ export function assembleHeader(fixed: Buffer, keySection: Buffer): Buffer {
 
 function parseKeySection(r: ByteReader, subject: boolean): KeySource {
   if (subject) return { kind: "subject", keyId: r.bytes(SUBJECT_KEY_ID_BYTES) };
-  const provider = r.bytes(r.u8()).toString("ascii") as KekProviderName;
+  // latin1 maps bytes 1:1 (Node's "ascii" would drop the high bit, letting a changed byte decode to the same name).
+  const provider = r.bytes(r.u8()).toString("latin1") as KekProviderName;
   if (!KEK_PROVIDER_NAMES.includes(provider)) throw new MalformedInput("unknown provider");
-  const keyId = r.bytes(r.u16()).toString("utf8");
+  const keyIdBytes = r.bytes(r.u16());
+  const keyId = keyIdBytes.toString("utf8");
+  // Invalid UTF-8 decodes to U+FFFD, so distinct bytes could name the same key: require an exact round trip.
+  if (Buffer.byteLength(keyId, "utf8") !== keyIdBytes.length || !Buffer.from(keyId, "utf8").equals(keyIdBytes)) throw new MalformedInput("key id");
   const version = r.u32();
+  // Versions are positive database integers.
+  if (version < 1 || version > 0x7fffffff) throw new MalformedInput("KEK version");
   const wrapped = r.bytes(r.u16());
   return { kind: "wrapped", ref: { provider, keyId, version }, wrapped };
 }
@@ -105,7 +111,7 @@ function parseKeySection(r: ByteReader, subject: boolean): KeySource {
 export function parseHeader(buf: Buffer): Rp1Header {
   const r = new ByteReader(buf);
   if (r.u8() !== RP1_VERSION) throw new MalformedInput("version");
-  if (r.u8() !== SUITE_AES256GCM_HKDF_SHA256_COMMIT) throw new MalformedInput("suite");
+  if (r.u8() !== SUITE_AES256GCM_HKDF_SHA512_COMMIT) throw new MalformedInput("suite");
   const flags = r.u8();
   if ((flags & ~(FLAG_FRAMED | FLAG_SUBJECT)) !== 0) throw new MalformedInput("flags");
   const framed = (flags & FLAG_FRAMED) !== 0;
@@ -118,9 +124,12 @@ export function parseHeader(buf: Buffer): Rp1Header {
   const salt = r.bytes(SALT_BYTES);
   const nonce = r.bytes(NONCE_BYTES);
   const commitment = r.bytes(COMMITMENT_BYTES);
-  const fixed = Buffer.concat([buf.subarray(0, 3), buf.subarray(fixedStart, r.offset)]);
+  const fixed = [buf.subarray(0, 3), buf.subarray(fixedStart, r.offset)] as const;
   return { flags, framed, frameSize, keySource, keySection, keySectionStart, salt, nonce, commitment, fixed, bodyStart: r.offset };
 }
+
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 /** Text form for columns: `rp1:` + base64url (RFC 4648 §5, no padding). */
 export function toText(message: Buffer): string {
@@ -129,15 +138,17 @@ export function toText(message: Buffer): string {
 
 /**
  * Strict inverse of toText. Node's base64 decoder skips invalid characters and
- * ignores non-zero trailing bits, so the decoded bytes are re-encoded and
- * compared: a changed character can never decode to the same message.
+ * ignores non-zero trailing bits, so both are rejected first: a changed
+ * character can never decode to the same message.
  */
 export function fromText(text: string): Buffer {
   if (!text.startsWith(TEXT_PREFIX)) throw new MalformedInput("prefix");
   const body = text.slice(TEXT_PREFIX.length);
-  const bytes = Buffer.from(body, "base64url");
-  if (bytes.toString("base64url") !== body) throw new MalformedInput("encoding");
-  return bytes;
+  if (!BASE64URL.test(body) || body.length % 4 === 1) throw new MalformedInput("encoding");
+  // The last character of a partial group carries unused low bits, which must be zero (RFC 4648 §3.5).
+  const spare = body.length % 4 === 2 ? 0x0f : body.length % 4 === 3 ? 0x03 : 0;
+  if (spare !== 0 && (ALPHABET.indexOf(body[body.length - 1]!) & spare) !== 0) throw new MalformedInput("encoding");
+  return Buffer.from(body, "base64url");
 }
 
 /** Replaces the key section of a message (rewrap), leaving every authenticated byte as it was. */

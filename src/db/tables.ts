@@ -15,6 +15,150 @@ export interface LeasesTable {
   generation: Generated<number>;
 }
 
+/** A KEK version known to the keyring; for `local` it holds the KEK wrapped by the master key (src/crypto/kek/local.ts). */
+export interface KekVersionsTable {
+  provider: string;
+  key_id: string;
+  version: number;
+  state: ColumnType<"active" | "retired", "active" | "retired" | undefined, "active" | "retired">;
+  wrapped_key: Uint8Array | null;
+  master_key_check: string | null;
+  created_at: Timestamp;
+  retired_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+/** One data key per subject, wrapped by a KEK version; deleting the row crypto-shreds the subject (src/crypto/subject-keys.ts). */
+export interface SubjectKeysTable {
+  subject: string;
+  key_id: Uint8Array;
+  kek_provider: string;
+  kek_key_id: string;
+  kek_version: number;
+  wrapped_dek: Uint8Array;
+  created_at: Timestamp;
+  rewrapped_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+/** Progress of an interrupted rewrap of one ciphertext column (src/crypto/rewrap.ts). */
+export interface RewrapCursorsTable {
+  name: string;
+  target: string;
+  last_id: string;
+  updated_at: Timestamp;
+}
+
+/** An access-token signing key and its life cycle (src/auth/tokens/key-store.ts); the private key is sealed. */
+export interface SigningKeysTable {
+  kid: string;
+  alg: "EdDSA";
+  state: "pending" | "active" | "retired";
+  public_jwk: string;
+  private_key_sealed: string;
+  created_at: Timestamp;
+  activates_at: Timestamp;
+  activated_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  retired_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  publish_until: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+type NullableTime = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+/** An account; email and name are `rp1:` ciphertexts under the user's key, looked up by blind index. */
+export interface UsersTable {
+  id: string;
+  email_enc: string | null;
+  email_bidx: string | null;
+  name_enc: string | null;
+  password_hash: string | null;
+  status: ColumnType<"active" | "disabled" | "erased", "active" | "disabled" | "erased" | undefined, "active" | "disabled" | "erased">;
+  roles: ColumnType<string[], string[] | undefined, string[]>;
+  mfa_enabled: ColumnType<boolean, boolean | undefined, boolean>;
+  totp_secret_enc: string | null;
+  totp_pending_enc: string | null;
+  totp_last_step: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  password_changed_at: NullableTime;
+  erased_at: NullableTime;
+}
+
+/** A login session (the access token's `sid`); its refresh tokens form one rotation family. */
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  client_enc: string | null;
+  mfa: ColumnType<boolean, boolean | undefined, boolean>;
+  created_at: Timestamp;
+  last_used_at: Timestamp;
+  expires_at: Date;
+  revoked_at: NullableTime;
+  revoke_reason: string | null;
+}
+
+export interface RefreshTokensTable {
+  id: string;
+  session_id: string;
+  user_id: string;
+  token_hash: string;
+  created_at: Timestamp;
+  expires_at: Date;
+  used_at: NullableTime;
+  replaced_by: string | null;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  user_id: string;
+  name: string;
+  prefix: string;
+  secret_hash: string;
+  scopes: string[];
+  created_at: Timestamp;
+  expires_at: NullableTime;
+  revoked_at: NullableTime;
+  last_used_at: NullableTime;
+}
+
+export interface BackupCodesTable {
+  user_id: string;
+  code_hash: string;
+  created_at: Timestamp;
+  used_at: NullableTime;
+}
+
+export interface PasswordResetsTable {
+  id: string;
+  user_id: string;
+  token_hash: string;
+  created_at: Timestamp;
+  expires_at: Date;
+  used_at: NullableTime;
+}
+
+/** Outgoing mail, written in the same transaction as the change that sends it; the message is encrypted. */
+export interface OutboxTable {
+  id: string;
+  user_id: string | null;
+  kind: string;
+  message_enc: string | null;
+  created_at: Timestamp;
+  next_attempt_at: Timestamp;
+  attempts: ColumnType<number, number | undefined, number>;
+  sent_at: NullableTime;
+  last_error: string | null;
+}
+
 export interface Tables {
+  rampart_users: UsersTable;
+  rampart_sessions: SessionsTable;
+  rampart_refresh_tokens: RefreshTokensTable;
+  rampart_api_keys: ApiKeysTable;
+  rampart_backup_codes: BackupCodesTable;
+  rampart_password_resets: PasswordResetsTable;
+  rampart_outbox: OutboxTable;
   rampart_leases: LeasesTable;
+  rampart_kek_versions: KekVersionsTable;
+  rampart_subject_keys: SubjectKeysTable;
+  rampart_rewrap_cursors: RewrapCursorsTable;
+  rampart_signing_keys: SigningKeysTable;
 }

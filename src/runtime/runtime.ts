@@ -1,11 +1,14 @@
 /**
- * The Runtime: every piece of I/O a core needs (database, kv, clock, logger,
- * health probes), created once at start-up from the config. The server, the CLI
- * and the tests all build it with createRuntime, so there is one wiring.
+ * The Runtime: every piece of I/O a core needs (database, kv, secrets,
+ * keyring, clock, logger, security events, health probes), created once at
+ * start-up from the config. The server, the CLI and the tests all build it
+ * with createRuntime, so there is one wiring.
  */
 import type { DestinationStream } from "pino";
 import type { Config } from "../config/index.js";
+import { createKeyring, type Keyring } from "../crypto/index.js";
 import { openDatabase, pendingMigrations, migrateToLatest, type Database } from "../db/index.js";
+import { SecurityEvents } from "../events/index.js";
 import type { HealthCheck } from "../health/index.js";
 import { createKv, type KvStore } from "../kv/index.js";
 import { createLogger, resolveLogFormat, SecretRedactor, type Logger } from "../log/index.js";
@@ -21,6 +24,9 @@ export interface Runtime {
   readonly kv: KvStore;
   /** Secrets from the provider chain of RAMPART_SECRETS, cached, every value registered with the redactor. */
   readonly secrets: SecretsService;
+  /** Envelope encryption: KEK provider, data keys, per-subject keys, blind indexes. */
+  readonly crypto: Keyring;
+  readonly events: SecurityEvents;
   /** Readiness probes; capabilities add theirs. */
   readonly healthChecks: HealthCheck[];
   /** Runs `fn` at close, before the stores shut (last registered, first run). */
@@ -50,32 +56,41 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       ...(options.logDestination ? { destination: options.logDestination } : {}),
     });
   // Connection strings are secrets too: never printable once loaded.
-  if (config.databaseUrl) registerUrlSecrets(redactor, config.databaseUrl);
-  if (config.redisUrl) registerUrlSecrets(redactor, config.redisUrl);
+  for (const url of [config.databaseUrl, config.redisUrl, config.smtpUrl]) if (url) registerUrlSecrets(redactor, url);
 
-  const secrets = createSecrets({ config, env: options.env ?? process.env, redactor, log, clock });
-  let db: Database;
+  // Built in dependency order; on a failure part-way, what was opened is closed again.
+  const opened: (() => Promise<void>)[] = [];
+  const unwind = async () => {
+    for (const fn of opened.reverse()) await fn().catch(() => undefined);
+  };
   try {
-    db = await openDatabase(config);
+    const secrets = createSecrets({ config, env: options.env ?? process.env, redactor, log, clock });
+    opened.push(() => secrets.close());
+    const db = await openDatabase(config);
+    opened.push(() => db.close());
+    const kv = createKv({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, clock, log });
+    opened.push(() => kv.close());
+    await prepareSchema({ config, db, log });
+    const crypto = await createKeyring({ config, db: db.kysely, secrets, log, clock, kv });
+    opened.push(() => crypto.close());
+    return assemble({ config, clock, redactor, log, db, kv, secrets, crypto });
   } catch (err) {
-    await secrets.close();
+    await unwind();
     throw err;
   }
-  const kv = createKv({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, clock, log });
+}
+
+function assemble(parts: Omit<Runtime, "healthChecks" | "onClose" | "close" | "events">): Runtime {
+  const { db, kv, secrets, crypto, log } = parts;
   const closers: (() => Promise<void> | void)[] = [];
   let closing: Promise<void> | undefined;
-
-  const runtime: Runtime = {
-    config,
-    clock,
-    redactor,
-    log,
-    db,
-    kv,
-    secrets,
+  return {
+    ...parts,
+    events: new SecurityEvents(log),
     healthChecks: [
       { name: "database", probe: () => db.ping() },
       { name: "kv", probe: () => kv.ping() },
+      { name: "kms", probe: () => crypto.ping() },
     ],
     onClose(fn) {
       closers.push(fn);
@@ -89,15 +104,19 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
             log.error({ err }, "error while closing");
           }
         }
-        await secrets.close().catch((err: unknown) => log.error({ err }, "error closing secrets"));
-        await kv.close().catch((err: unknown) => log.error({ err }, "error closing kv"));
-        await db.close().catch((err: unknown) => log.error({ err }, "error closing database"));
+        for (const [name, fn] of [
+          ["keyring", () => crypto.close()],
+          ["secrets", () => secrets.close()],
+          ["kv", () => kv.close()],
+          ["database", () => db.close()],
+        ] as const) {
+          await fn().catch((err: unknown) => log.error({ err }, `error closing ${name}`));
+        }
         log.flush?.();
       })();
       return closing;
     },
   };
-  return runtime;
 }
 
 function registerUrlSecrets(redactor: SecretRedactor, url: string): void {
@@ -115,7 +134,7 @@ function registerUrlSecrets(redactor: SecretRedactor, url: string): void {
  * migrate themselves; production PostgreSQL refuses to start on pending
  * migrations (they are an operator's step: `rampart migrate`).
  */
-export async function prepareSchema(runtime: Runtime): Promise<void> {
+export async function prepareSchema(runtime: Pick<Runtime, "config" | "db" | "log">): Promise<void> {
   const { config, db, log } = runtime;
   const auto = config.autoMigrate ?? (db.kind === "pglite" || config.nodeEnv !== "production");
   if (auto) {

@@ -5,6 +5,8 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { authPlugin } from "../auth/plugin.js";
+import type { IdentityOptions } from "../auth/identity.js";
 import { resolveTraceId } from "../context/index.js";
 import { healthPlugin } from "../health/index.js";
 import type { Runtime } from "../runtime/index.js";
@@ -20,7 +22,9 @@ export type RampartApp = FastifyInstance;
 
 export interface BuildAppOptions {
   /** Extra routes or plugins, registered after the built-in ones (tests, host apps). */
-  configure?: (app: FastifyInstance) => Promise<void> | void;
+  configure?: (app: FastifyInstance) => unknown;
+  /** Identity options (tests pass a faster password hasher). */
+  identity?: IdentityOptions;
 }
 
 export async function buildApp(runtime: Runtime, options: BuildAppOptions = {}): Promise<FastifyInstance> {
@@ -52,6 +56,7 @@ export async function buildApp(runtime: Runtime, options: BuildAppOptions = {}):
   await app.register(errorsPlugin, { log });
   await registerOpenApi(app, { version: VERSION, publicUrl: config.publicUrl });
   await app.register(healthPlugin, { checks: runtime.healthChecks, timeoutMs: config.healthCheckTimeoutMs, log, version: VERSION });
+  await app.register(authPlugin, { runtime, ...(options.identity ? { identity: options.identity } : {}) });
   if (options.configure) await options.configure(app);
   return app;
 }

@@ -7,6 +7,13 @@
  */
 import type { RouteOptions } from "fastify";
 
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** A POST/PUT/PATCH product route that takes no body (exempt from the body-schema rule). */
+    noBody?: boolean;
+  }
+}
+
 const PRODUCT_PREFIXES = ["/v1/", "/health/", "/.well-known/"];
 
 export class RouteSchemaError extends Error {
@@ -20,7 +27,7 @@ export function checkRouteSchemas(route: RouteOptions): void {
   const schema = route.schema as Record<string, unknown> | undefined;
   const where = `${methods.join(",")} ${route.url}`;
   if (!schema?.response) throw new RouteSchemaError(`route ${where} has no response schema`);
-  if (methods.some((m) => m === "POST" || m === "PUT" || m === "PATCH") && !schema.body && !(route.config as { noBody?: boolean } | undefined)?.noBody) {
+  if (methods.some((m) => m === "POST" || m === "PUT" || m === "PATCH") && !schema.body && !route.config?.noBody) {
     throw new RouteSchemaError(`route ${where} takes a body but has no body schema (set config.noBody for a route without one)`);
   }
   if (route.url.includes(":") && !schema.params) throw new RouteSchemaError(`route ${where} has path parameters but no params schema`);

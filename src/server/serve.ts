@@ -6,7 +6,7 @@
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../config/index.js";
-import { createRuntime, prepareSchema, type Runtime, type RuntimeOptions } from "../runtime/index.js";
+import { createRuntime, type Runtime, type RuntimeOptions } from "../runtime/index.js";
 import { buildApp, type BuildAppOptions } from "./app.js";
 
 export interface RunningServer {
@@ -29,7 +29,6 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
   const runtime = await createRuntime(config, options.runtime);
   let app: FastifyInstance;
   try {
-    await prepareSchema(runtime);
     app = await buildApp(runtime, options);
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {

@@ -21,7 +21,7 @@ describe.each(testModes())("health (%s)", (mode) => {
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body.status).toBe("pass");
-    expect(Object.keys(body.checks).sort()).toEqual(["database:responseTime", "kv:responseTime"]);
+    expect(Object.keys(body.checks).sort()).toEqual(["database:responseTime", "kms:responseTime", "kv:responseTime"]);
     expect(body.checks["database:responseTime"][0]).toMatchObject({ componentId: "database", status: "pass", observedUnit: "ms" });
     expect(t.runtime.db.kind).toBe(mode === "embedded" ? "pglite" : "postgres");
     expect(t.runtime.kv.kind).toBe(mode === "embedded" ? "memory" : "redis");

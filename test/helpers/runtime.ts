@@ -1,6 +1,5 @@
 /** Builds a migrated runtime on a test environment, with captured logs. */
 import { createRuntime, type Runtime, type RuntimeOptions } from "../../src/runtime/index.js";
-import { migrateToLatest } from "../../src/db/index.js";
 import { loadConfig } from "../../src/config/index.js";
 import { LogCapture } from "./logs.js";
 import type { TestEnv } from "./modes.js";
@@ -14,6 +13,5 @@ export async function createTestRuntime(env: TestEnv, options: RuntimeOptions & 
   const logs = new LogCapture();
   const config = options.env ? loadConfig({ ...env.env, ...options.env }) : env.config;
   const runtime = await createRuntime(config, { logDestination: logs, ...options });
-  await migrateToLatest(runtime.db.kysely);
   return { runtime, logs };
 }

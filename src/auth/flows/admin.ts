@@ -1,0 +1,93 @@
+/**
+ * Admin operations on users. The email filter is an exact match through the
+ * blind index (no plaintext search exists); pagination is a keyset cursor over
+ * (created_at, id). Disabling and role changes end the user's sessions at once.
+ */
+import { RampartError } from "../../errors/index.js";
+import type { Identity } from "../identity.js";
+import { ROLE_NAMES } from "../permissions.js";
+import { logoutAll } from "./sessions.js";
+import type { UserProfile } from "../users.js";
+
+export interface AdminUserView extends UserProfile {
+  locked: boolean;
+}
+
+function encodeCursor(createdAt: Date, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString("base64url");
+}
+
+function decodeCursor(cursor: string): [Date, string] {
+  try {
+    const [t, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [string, string];
+    const d = new Date(t);
+    if (typeof id !== "string" || Number.isNaN(d.getTime())) throw new Error("bad cursor");
+    return [d, id];
+  } catch {
+    throw new RampartError("VALIDATION_FAILED", { details: { fields: [{ path: "querystring.cursor", message: "is not a cursor returned by this API" }] } });
+  }
+}
+
+export async function listUsers(identity: Identity, query: { email?: string; cursor?: string; limit?: number }): Promise<{ users: AdminUserView[]; nextCursor: string | null }> {
+  const { runtime, users, lockout } = identity;
+  const limit = query.limit ?? 50;
+  let q = runtime.db.kysely.selectFrom("rampart_users").selectAll().where("status", "!=", "erased");
+  if (query.email !== undefined) q = q.where("email_bidx", "=", users.emailKey(query.email));
+  if (query.cursor !== undefined) {
+    const [t, id] = decodeCursor(query.cursor);
+    q = q.where((eb) => eb.or([eb("created_at", ">", t), eb.and([eb("created_at", "=", t), eb("id", ">", id)])]));
+  }
+  const rows = await q.orderBy("created_at").orderBy("id").limit(limit + 1).execute();
+  const page = rows.slice(0, limit);
+  const out = await Promise.all(
+    page.map(async (r) => ({ ...(await users.decryptProfile(r)), locked: r.email_bidx ? await lockout.isLocked(r.email_bidx) : false })),
+  );
+  const last = page[page.length - 1];
+  return { users: out, nextCursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null };
+}
+
+async function requireUser(identity: Identity, id: string) {
+  const row = await identity.users.findById(identity.runtime.db.kysely, id);
+  if (!row || row.status === "erased") throw new RampartError("NOT_FOUND", { message: "No such user." });
+  return row;
+}
+
+export async function unlockUser(identity: Identity, adminId: string, id: string): Promise<{ wasLocked: boolean }> {
+  const row = await requireUser(identity, id);
+  const wasLocked = row.email_bidx ? await identity.lockout.unlock(row.email_bidx) : false;
+  identity.runtime.events.emit("auth.unlocked", { actor: { type: "admin", id: adminId }, target: `user:${id}`, data: { wasLocked } });
+  return { wasLocked };
+}
+
+export async function disableUser(identity: Identity, adminId: string, id: string): Promise<{ sessionsRevoked: number }> {
+  const { runtime, users } = identity;
+  await requireUser(identity, id);
+  if (id === adminId) throw new RampartError("CONFLICT", { message: "An admin cannot disable their own account." });
+  await runtime.db.kysely.updateTable("rampart_users").set({ status: "disabled", updated_at: new Date(runtime.clock.now()) }).where("id", "=", id).execute();
+  await users.changed(id);
+  const sessionsRevoked = await logoutAll(identity, id, "disabled", "admin", adminId);
+  runtime.events.emit("user.disabled", { actor: { type: "admin", id: adminId }, target: `user:${id}` });
+  return { sessionsRevoked };
+}
+
+export async function setRoles(identity: Identity, adminId: string, id: string, roles: string[]): Promise<UserProfile> {
+  const { runtime, users } = identity;
+  const unknown = roles.filter((r) => !ROLE_NAMES.includes(r));
+  if (unknown.length > 0 || roles.length === 0) {
+    throw new RampartError("VALIDATION_FAILED", { details: { fields: [{ path: "body.roles", message: roles.length === 0 ? "must name at least one role" : `unknown role(s): ${unknown.join(", ")}` }] } });
+  }
+  const before = await requireUser(identity, id);
+  const next = [...new Set(roles)].sort();
+  if (id === adminId && before.roles.includes("admin") && !next.includes("admin")) throw new RampartError("CONFLICT", { message: "An admin cannot remove their own admin role." });
+  await runtime.db.kysely.updateTable("rampart_users").set({ roles: next, updated_at: new Date(runtime.clock.now()) }).where("id", "=", id).execute();
+  await users.changed(id);
+  // Tokens carry roles: end the sessions so no token keeps the old ones.
+  await logoutAll(identity, id, "roles-changed", "admin", adminId);
+  runtime.events.emit("user.roles.changed", { actor: { type: "admin", id: adminId }, target: `user:${id}`, data: { from: before.roles, to: next } });
+  return (await users.profile(id))!;
+}
+
+export async function revokeUserSessions(identity: Identity, adminId: string, id: string): Promise<{ sessionsRevoked: number }> {
+  await requireUser(identity, id);
+  return { sessionsRevoked: await logoutAll(identity, id, "admin", "admin", adminId) };
+}

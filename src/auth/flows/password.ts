@@ -1,0 +1,108 @@
+/**
+ * Password change, forgot and reset. A change needs the current password
+ * (through the lockout counter, like a login) and ends every other session; a
+ * reset uses a single-use, hashed, 30-minute token mailed through the outbox,
+ * ends every session, and never bypasses MFA (it does not log the user in).
+ * Forgot answers the same whether or not the email has an account, and does
+ * its work after the response so the timing does not tell either.
+ */
+import { randomUUID } from "node:crypto";
+import { RampartError } from "../../errors/index.js";
+import type { Identity } from "../identity.js";
+import { hashToken, newOpaqueToken } from "../sessions.js";
+import { retryAfterSeconds } from "./common.js";
+import { emailInputs } from "./register.js";
+
+export async function changePassword(identity: Identity, userId: string, sessionId: string | undefined, input: { currentPassword: string; newPassword: string }): Promise<{ sessionsRevoked: number }> {
+  const { runtime, hasher, policy, lockout, users, sessions } = identity;
+  const row = await users.findById(runtime.db.kysely, userId);
+  if (!row?.password_hash || !row.email_bidx || row.status !== "active") throw new RampartError("UNAUTHENTICATED");
+  const decision = await lockout.begin(row.email_bidx);
+  if (!decision.allowed) throw new RampartError("ACCOUNT_LOCKED", { headers: { "retry-after": retryAfterSeconds(decision.retryAfterMs) } });
+  const verified = await hasher.verify(row.password_hash, input.currentPassword);
+  if (!verified.ok) {
+    if (await lockout.fail(row.email_bidx, decision.attempt)) runtime.events.emit("auth.locked", { actor: { type: "user", id: userId }, target: `user:${userId}` });
+    throw new RampartError("INVALID_CREDENTIALS", { message: "The current password is incorrect." });
+  }
+  await lockout.succeed(row.email_bidx);
+  const profile = await users.profile(userId);
+  const normalized = await policy.assertAcceptable(input.newPassword, { userInputs: emailInputs(profile?.email ?? ""), path: "body.newPassword" });
+  const hash = await hasher.hash(normalized);
+  const now = new Date(runtime.clock.now());
+  await runtime.db.kysely.updateTable("rampart_users").set({ password_hash: hash, password_changed_at: now, updated_at: now }).where("id", "=", userId).execute();
+  const sessionsRevoked = await sessions.revokeAllOf(userId, "password-changed", sessionId);
+  runtime.events.emit("auth.password.changed", { actor: { type: "user", id: userId }, target: `user:${userId}`, data: { sessionsRevoked } });
+  return { sessionsRevoked };
+}
+
+/** Starts a reset in the background; the caller answers 202 at once, whatever the email. */
+export function forgotPassword(identity: Identity, email: string): void {
+  identity.track(
+    sendResetMail(identity, email).catch((err: unknown) => identity.runtime.log.error({ err }, "password reset mail could not be queued")),
+  );
+}
+
+async function sendResetMail(identity: Identity, email: string): Promise<void> {
+  const { runtime, users, outbox } = identity;
+  const user = await users.findByEmail(runtime.db.kysely, email);
+  if (!user || user.status !== "active") return;
+  const profile = await users.profile(user.id);
+  if (!profile) return;
+  const token = newOpaqueToken();
+  const now = runtime.clock.now();
+  const ttlMinutes = runtime.config.passwordResetTtlMinutes;
+  // Built from the configured public URL, never from the request's Host header.
+  const link = `${runtime.config.publicUrl}/reset-password?token=${encodeURIComponent(token)}`;
+  await runtime.db.kysely.transaction().execute(async (trx) => {
+    await trx
+      .insertInto("rampart_password_resets")
+      .values({ id: randomUUID(), user_id: user.id, token_hash: hashToken(token), created_at: new Date(now), expires_at: new Date(now + ttlMinutes * 60_000) })
+      .execute();
+    await outbox.enqueue(trx, user.id, "password-reset", {
+      to: profile.email,
+      subject: "Reset your password",
+      text: `Someone asked to reset the password of your account.\n\nTo choose a new password, open this link within ${ttlMinutes} minutes:\n\n${link}\n\nIf it was not you, ignore this message; your password stays the same.\n`,
+    });
+  });
+  runtime.events.emit("auth.password.reset.requested", { actor: { type: "anonymous" }, target: `user:${user.id}` });
+  await outbox.kick();
+}
+
+export async function resetPassword(identity: Identity, input: { token: string; newPassword: string }): Promise<{ sessionsRevoked: number }> {
+  const { runtime, hasher, policy, users, sessions } = identity;
+  const tokenHash = hashToken(input.token);
+  const now = new Date(runtime.clock.now());
+  const pending = await runtime.db.kysely
+    .selectFrom("rampart_password_resets")
+    .select(["user_id"])
+    .where("token_hash", "=", tokenHash)
+    .where("used_at", "is", null)
+    .where("expires_at", ">", now)
+    .executeTakeFirst();
+  const invalid = () => new RampartError("VALIDATION_FAILED", { message: "The reset link is invalid or has expired.", details: { fields: [{ path: "body.token", message: "is invalid or expired" }] } });
+  if (!pending) throw invalid();
+  // Check the new password before spending the token, so a weak choice can be retried.
+  const profile = await users.profile(pending.user_id);
+  const normalized = await policy.assertAcceptable(input.newPassword, { userInputs: emailInputs(profile?.email ?? ""), path: "body.newPassword" });
+  const hash = await hasher.hash(normalized);
+  const userId = await runtime.db.kysely.transaction().execute(async (trx) => {
+    const spent = await trx
+      .updateTable("rampart_password_resets")
+      .set({ used_at: now })
+      .where("token_hash", "=", tokenHash)
+      .where("used_at", "is", null)
+      .where("expires_at", ">", now)
+      .returning("user_id")
+      .executeTakeFirst();
+    if (!spent) return undefined;
+    await trx.updateTable("rampart_users").set({ password_hash: hash, password_changed_at: now, updated_at: now }).where("id", "=", spent.user_id).where("status", "=", "active").execute();
+    // Every other outstanding reset link of this user dies with this one.
+    await trx.updateTable("rampart_password_resets").set({ used_at: now }).where("user_id", "=", spent.user_id).where("used_at", "is", null).execute();
+    return spent.user_id;
+  });
+  if (!userId) throw invalid();
+  const sessionsRevoked = await sessions.revokeAllOf(userId, "password-reset");
+  await identity.lockout.unlock(users.emailKey(profile?.email ?? "")).catch(() => false);
+  runtime.events.emit("auth.password.reset", { actor: { type: "user", id: userId }, target: `user:${userId}`, data: { sessionsRevoked } });
+  return { sessionsRevoked };
+}

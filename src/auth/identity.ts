@@ -1,0 +1,111 @@
+/**
+ * The identity capability assembled on a runtime: users, password hashing and
+ * policy, lockout, sessions and refresh rotation, access tokens and the
+ * revocation list, MFA, mail. Flows (src/auth/flows/*) and the HTTP routes use
+ * this one object; `close()` stops its timers and subscriptions.
+ */
+import type { Runtime } from "../runtime/index.js";
+import { createMailTransport, type MailTransport } from "../mail/index.js";
+import { Outbox } from "../mail/outbox.js";
+import { Lockout } from "./lockout.js";
+import { createPasswordHasher, createPasswordPolicy, type PasswordHasher, type PasswordPolicy } from "./password/index.js";
+import { RevocationList, revocationRetentionMs } from "./revocation/index.js";
+import { Sessions } from "./sessions.js";
+import { createAccessTokens, settingsFromConfig, type AccessTokens, type Sealer } from "./tokens/index.js";
+import { createAttemptCounter, type AttemptCounter, type UsedStepStore } from "./totp/index.js";
+import { Users } from "./users.js";
+
+export interface Identity {
+  readonly runtime: Runtime;
+  readonly users: Users;
+  readonly hasher: PasswordHasher;
+  readonly policy: PasswordPolicy;
+  readonly lockout: Lockout;
+  readonly sessions: Sessions;
+  readonly tokens: AccessTokens;
+  readonly revocations: RevocationList;
+  readonly mfaAttempts: AttemptCounter;
+  readonly usedSteps: UsedStepStore;
+  readonly mail: MailTransport;
+  readonly outbox: Outbox;
+  /** Background work started by a request (forgot-password) that close() waits for. */
+  track(work: Promise<unknown>): void;
+  close(): Promise<void>;
+}
+
+export interface IdentityOptions {
+  /** Override the password hasher (tests use the OWASP floor; production config decides). */
+  hasher?: PasswordHasher;
+  policy?: PasswordPolicy;
+  /** Start the outbox's delivery loop (default true). */
+  deliverMail?: boolean;
+}
+
+export async function createIdentity(runtime: Runtime, options: IdentityOptions = {}): Promise<Identity> {
+  const { config, db, kv, clock, log, crypto } = runtime;
+  const now = () => clock.now();
+  const settings = settingsFromConfig(config);
+  const sealer: Sealer = {
+    seal: (plaintext, context) => crypto.encrypt(plaintext, context),
+    open: (sealed, context) => crypto.decrypt(sealed, context),
+  };
+  const closers: (() => Promise<void> | void)[] = [];
+  const pending = new Set<Promise<unknown>>();
+  try {
+    const revocations = await RevocationList.create({ kv, clock, log, retentionMs: revocationRetentionMs(config) });
+    closers.push(() => revocations.close());
+    const tokens = await createAccessTokens({ db: db.kysely, kv, clock, log, sealer, settings, revocations });
+    closers.push(() => tokens.close());
+    const users = await Users.create({ db: db.kysely, keyring: crypto, kv, now });
+    closers.push(() => users.close());
+    const hasher = options.hasher ?? createPasswordHasher(config);
+    const policy = options.policy ?? createPasswordPolicy(config);
+    closers.push(() => policy.close());
+    const mail = createMailTransport({ smtpUrl: config.smtpUrl, from: config.mailFrom, log });
+    closers.push(() => mail.close());
+    const outbox = new Outbox({ db: db.kysely, keyring: crypto, transport: mail, log, now });
+    if (options.deliverMail !== false) {
+      outbox.start();
+      closers.push(() => outbox.stop());
+    }
+    const sessions = new Sessions(db.kysely, kv, crypto, revocations, { ttlMs: config.refreshTokenTtlDays * 86_400_000, graceMs: config.refreshReuseGraceSeconds * 1000 }, now);
+    const usedSteps: UsedStepStore = {
+      // Compare-and-set on the user row: a step is accepted only when later than
+      // every step accepted before, on any instance (see src/auth/totp/used-steps.ts).
+      async markUsed(userId, step) {
+        const res = await db.kysely
+          .updateTable("rampart_users")
+          .set({ totp_last_step: step })
+          .where("id", "=", userId)
+          .where((eb) => eb.or([eb("totp_last_step", "is", null), eb("totp_last_step", "<", step)]))
+          .executeTakeFirst();
+        return res.numUpdatedRows === 1n;
+      },
+    };
+    return {
+      runtime,
+      users,
+      hasher,
+      policy,
+      lockout: new Lockout(kv),
+      sessions,
+      tokens,
+      revocations,
+      mfaAttempts: createAttemptCounter(kv, { maxAttempts: config.mfaMaxAttempts, ttlMs: config.mfaChallengeTtlSeconds * 1000 }),
+      usedSteps,
+      mail,
+      outbox,
+      track(work) {
+        pending.add(work);
+        void work.finally(() => pending.delete(work)).catch(() => undefined);
+      },
+      async close() {
+        await Promise.allSettled([...pending]);
+        for (const fn of closers.reverse()) await Promise.resolve(fn()).catch((err: unknown) => log.error({ err }, "error closing identity"));
+      },
+    };
+  } catch (err) {
+    for (const fn of closers.reverse()) await Promise.resolve(fn()).catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Fastify glue of identity: builds the Identity on the runtime, resolves the
+ * bearer credential of every request that sends one (before rate limiting,
+ * so limits can key on the principal), offers `guard(permission)` for routes,
+ * and registers the identity routes and the JWKS.
+ */
+import fp from "fastify-plugin";
+import type { FastifyPluginAsync, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
+import { RampartError } from "../errors/index.js";
+import type { Runtime } from "../runtime/index.js";
+import { authenticate } from "./authenticate.js";
+import { createIdentity, type Identity, type IdentityOptions } from "./identity.js";
+import type { Permission } from "./permissions.js";
+import type { Principal } from "./principal.js";
+import { identityRoutes } from "./routes/index.js";
+import { jwksPlugin } from "./tokens/plugin.js";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    identity: Identity;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+    authError: unknown;
+  }
+}
+
+export interface AuthPluginOptions {
+  runtime: Runtime;
+  identity?: IdentityOptions;
+}
+
+/** The request's principal; throws the authentication failure (or 401) when there is none. */
+export function principalOf(request: FastifyRequest): Principal {
+  if (request.principal) return request.principal;
+  throw request.authError ?? new RampartError("UNAUTHENTICATED", { headers: { "www-authenticate": 'Bearer realm="rampart"' } });
+}
+
+/** A preHandler that requires an authenticated principal holding `permission`. */
+export function guard(permission?: Permission): preHandlerAsyncHookHandler {
+  return async (request) => {
+    const principal = principalOf(request);
+    if (permission && !principal.permissions.has(permission)) throw new RampartError("FORBIDDEN");
+  };
+}
+
+const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app, opts) => {
+  const identity = await createIdentity(opts.runtime, opts.identity);
+  app.decorate("identity", identity);
+  app.addHook("onClose", () => identity.close());
+  app.decorateRequest("principal", null);
+  app.decorateRequest("authError", null);
+  app.addHook("onRequest", async (request) => {
+    const header = request.headers.authorization;
+    if (header === undefined) return;
+    try {
+      const principal = await authenticate(identity, header);
+      request.principal = principal;
+      request.ctx.userId = principal.userId;
+    } catch (err) {
+      // Public routes ignore a bad credential; guarded routes throw it.
+      request.authError = err;
+    }
+  });
+  await app.register(jwksPlugin, { tokens: identity.tokens });
+  await app.register(identityRoutes, { prefix: "/v1", identity });
+};
+
+export const authPlugin = fp(plugin, { name: "rampart-auth", fastify: "5.x", dependencies: ["rampart-request-context", "rampart-errors"] });

@@ -1,0 +1,129 @@
+/** Routes: register, login, MFA verify, refresh, logout, sessions, passwords. */
+import { Type } from "@sinclair/typebox";
+import type { FastifyPluginAsync, FastifyRequest } from "fastify";
+import { Envelope, ok } from "../../server/envelope.js";
+import type { Identity } from "../identity.js";
+import { login, verifyMfa } from "../flows/login.js";
+import { changePassword, forgotPassword, resetPassword } from "../flows/password.js";
+import { register } from "../flows/register.js";
+import { deleteSession, logout, logoutAll, refresh } from "../flows/sessions.js";
+import { guard, principalOf } from "../plugin.js";
+import { Code, Email, IdParams, MfaRequired, OpaqueToken, Password, PublicUser, Session, TokenPair } from "../schemas.js";
+import type { ClientInfo } from "../sessions.js";
+
+export function clientInfo(request: FastifyRequest): ClientInfo {
+  const ua = request.headers["user-agent"];
+  return { ip: request.ip, ...(typeof ua === "string" ? { userAgent: ua.slice(0, 256) } : {}) };
+}
+
+const tags = ["auth"];
+const bearer = [{ bearer: [] }];
+
+export const authRoutes: FastifyPluginAsync<{ identity: Identity }> = async (app, { identity }) => {
+  app.post(
+    "/auth/register",
+    {
+      config: { rateLimit: { policy: "register" } },
+      schema: { tags, summary: "Create an account", body: Type.Object({ email: Email, password: Password }, { additionalProperties: false }), response: { 201: Envelope(Type.Object({ user: PublicUser })) } },
+    },
+    async (request, reply) => {
+      const body = request.body as { email: string; password: string };
+      const user = await register(identity, body);
+      reply.code(201);
+      return ok(request, { user });
+    },
+  );
+
+  app.post(
+    "/auth/login",
+    {
+      config: { rateLimit: { policy: "login" } },
+      schema: {
+        tags,
+        summary: "Log in with email and password",
+        description: "Returns tokens, or `{mfaRequired, mfaToken}` when MFA is on. Unknown email and wrong password give the same 401 in the same time.",
+        body: Type.Object({ email: Email, password: Password }, { additionalProperties: false }),
+        response: { 200: Envelope(Type.Union([TokenPair, MfaRequired])) },
+      },
+    },
+    async (request) => ok(request, await login(identity, request.body as { email: string; password: string }, clientInfo(request))),
+  );
+
+  app.post(
+    "/auth/mfa/verify",
+    { config: { rateLimit: { policy: "login" } }, schema: { tags, summary: "Second login step: TOTP or backup code", body: Type.Object({ mfaToken: OpaqueToken, code: Code }, { additionalProperties: false }), response: { 200: Envelope(TokenPair) } } },
+    async (request) => ok(request, await verifyMfa(identity, request.body as { mfaToken: string; code: string })),
+  );
+
+  app.post(
+    "/auth/refresh",
+    { schema: { tags, summary: "Rotate a refresh token for a new pair", body: Type.Object({ refreshToken: OpaqueToken }, { additionalProperties: false }), response: { 200: Envelope(TokenPair) } } },
+    async (request) => ok(request, await refresh(identity, (request.body as { refreshToken: string }).refreshToken)),
+  );
+
+  app.post(
+    "/auth/logout",
+    { config: { noBody: true }, preHandler: guard(), schema: { tags, security: bearer, summary: "End the current session", response: { 200: Envelope(Type.Object({ loggedOut: Type.Boolean() })) } } },
+    async (request) => {
+      const p = principalOf(request);
+      if (p.sessionId) await logout(identity, p.userId, p.sessionId);
+      return ok(request, { loggedOut: p.sessionId !== undefined });
+    },
+  );
+
+  app.post(
+    "/auth/logout-all",
+    { config: { noBody: true }, preHandler: guard("sessions:write"), schema: { tags, security: bearer, summary: "End every session of the caller", response: { 200: Envelope(Type.Object({ sessionsRevoked: Type.Integer() })) } } },
+    async (request) => ok(request, { sessionsRevoked: await logoutAll(identity, principalOf(request).userId) }),
+  );
+
+  app.get(
+    "/auth/sessions",
+    { preHandler: guard("sessions:read"), schema: { tags, security: bearer, summary: "The caller's live sessions", response: { 200: Envelope(Type.Object({ sessions: Type.Array(Session) })) } } },
+    async (request) => {
+      const p = principalOf(request);
+      const sessions = (await identity.sessions.list(p.userId)).map((s) => ({ ...s, current: s.id === p.sessionId }));
+      return ok(request, { sessions });
+    },
+  );
+
+  app.delete(
+    "/auth/sessions/:id",
+    { preHandler: guard("sessions:write"), schema: { tags, security: bearer, summary: "End one of the caller's sessions", params: IdParams, response: { 200: Envelope(Type.Object({ revoked: Type.Boolean() })) } } },
+    async (request) => {
+      await deleteSession(identity, principalOf(request).userId, (request.params as { id: string }).id);
+      return ok(request, { revoked: true });
+    },
+  );
+
+  app.post(
+    "/auth/password/change",
+    {
+      preHandler: guard("me:write"),
+      schema: { tags, security: bearer, summary: "Change the password; ends every other session", body: Type.Object({ currentPassword: Password, newPassword: Password }, { additionalProperties: false }), response: { 200: Envelope(Type.Object({ sessionsRevoked: Type.Integer() })) } },
+    },
+    async (request) => {
+      const p = principalOf(request);
+      return ok(request, await changePassword(identity, p.userId, p.sessionId, request.body as { currentPassword: string; newPassword: string }));
+    },
+  );
+
+  app.post(
+    "/auth/password/forgot",
+    {
+      config: { rateLimit: { policy: "forgot" } },
+      schema: { tags, summary: "Email a reset link (always 202, same body)", body: Type.Object({ email: Email }, { additionalProperties: false }), response: { 202: Envelope(Type.Object({ accepted: Type.Literal(true) })) } },
+    },
+    async (request, reply) => {
+      forgotPassword(identity, (request.body as { email: string }).email);
+      reply.code(202);
+      return ok(request, { accepted: true as const });
+    },
+  );
+
+  app.post(
+    "/auth/password/reset",
+    { config: { rateLimit: { policy: "forgot" } }, schema: { tags, summary: "Set a new password with an emailed token; ends every session", body: Type.Object({ token: OpaqueToken, newPassword: Password }, { additionalProperties: false }), response: { 200: Envelope(Type.Object({ sessionsRevoked: Type.Integer() })) } } },
+    async (request) => ok(request, await resetPassword(identity, request.body as { token: string; newPassword: string })),
+  );
+};

@@ -1,0 +1,69 @@
+/** Routes: the caller's profile and API keys. */
+import { Type } from "@sinclair/typebox";
+import type { FastifyPluginAsync } from "fastify";
+import { Envelope, ok } from "../../server/envelope.js";
+import type { Identity } from "../identity.js";
+import { createApiKey, listApiKeys, revokeApiKey } from "../flows/api-keys.js";
+import { getMe, updateMe } from "../flows/profile.js";
+import { guard, principalOf } from "../plugin.js";
+import { ApiKey, IdParams, PublicUser } from "../schemas.js";
+
+const security = [{ bearer: [] }];
+
+export const meRoutes: FastifyPluginAsync<{ identity: Identity }> = async (app, { identity }) => {
+  app.get(
+    "/me",
+    { preHandler: guard("me:read"), schema: { tags: ["me"], security, summary: "The caller's profile", response: { 200: Envelope(Type.Object({ user: PublicUser })) } } },
+    async (request) => ok(request, { user: await getMe(identity, principalOf(request).userId) }),
+  );
+  app.patch(
+    "/me",
+    {
+      preHandler: guard("me:write"),
+      schema: {
+        tags: ["me"],
+        security,
+        summary: "Update the caller's profile",
+        body: Type.Object({ name: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()])) }, { additionalProperties: false }),
+        response: { 200: Envelope(Type.Object({ user: PublicUser })) },
+      },
+    },
+    async (request) => ok(request, { user: await updateMe(identity, principalOf(request).userId, request.body as { name?: string | null }) }),
+  );
+
+  const tags = ["api-keys"];
+  app.post(
+    "/api-keys",
+    {
+      preHandler: guard("api-keys:write"),
+      schema: {
+        tags,
+        security,
+        summary: "Create an API key (the key is shown once)",
+        body: Type.Object(
+          { name: Type.String({ minLength: 1, maxLength: 100 }), scopes: Type.Array(Type.String({ maxLength: 130 }), { maxItems: 64 }), expiresAt: Type.Optional(Type.String({ format: "date-time" })) },
+          { additionalProperties: false },
+        ),
+        response: { 201: Envelope(Type.Composite([ApiKey, Type.Object({ key: Type.String() })])) },
+      },
+    },
+    async (request, reply) => {
+      const created = await createApiKey(identity, principalOf(request), request.body as { name: string; scopes: string[]; expiresAt?: string });
+      reply.code(201);
+      return ok(request, created);
+    },
+  );
+  app.get(
+    "/api-keys",
+    { preHandler: guard("api-keys:read"), schema: { tags, security, summary: "The caller's API keys (never the secret)", response: { 200: Envelope(Type.Object({ apiKeys: Type.Array(ApiKey) })) } } },
+    async (request) => ok(request, { apiKeys: await listApiKeys(identity, principalOf(request).userId) }),
+  );
+  app.delete(
+    "/api-keys/:id",
+    { preHandler: guard("api-keys:write"), schema: { tags, security, summary: "Revoke an API key", params: IdParams, response: { 200: Envelope(Type.Object({ revoked: Type.Boolean() })) } } },
+    async (request) => {
+      await revokeApiKey(identity, principalOf(request).userId, (request.params as { id: string }).id);
+      return ok(request, { revoked: true });
+    },
+  );
+};

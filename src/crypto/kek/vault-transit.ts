@@ -1,0 +1,172 @@
+/**
+ * The `vault-transit` KEK provider over Vault's HTTP API (no client library:
+ * four endpoints). The Transit key is created with `derived=true`, so Vault
+ * derives a separate key per context; the context sent is the canonical key
+ * context (purpose, subject). DEKs come from `datakey/plaintext`, rewraps use
+ * `encrypt`, unwraps `decrypt`. The KEK version is Vault's key version (the
+ * `vault:vN:` prefix); `rotate` is Vault's rotate, and `retire` raises
+ * `min_decryption_version`, which Vault only allows for the oldest version.
+ */
+import type { Logger } from "pino";
+import { canonicalContext, type EncryptionContext } from "../context.js";
+import { CryptoConfigError, DecryptionFailed, KekUnavailableError } from "../errors.js";
+import type { GeneratedKey, KekProvider, KekRef, KekVersionInfo, WrappedKey } from "./types.js";
+
+export interface VaultTransitKekOptions {
+  addr: string;
+  mount: string;
+  key: string;
+  /** The Vault token (secret `vault-token`), read on each call so a rotated token is picked up. */
+  token: () => Promise<string>;
+  log: Logger;
+  timeoutMs?: number;
+}
+
+interface KeyInfo {
+  latest_version: number;
+  min_decryption_version: number;
+  derived: boolean;
+  keys: Record<string, unknown>;
+}
+
+class VaultHttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class VaultTransitKek implements KekProvider {
+  readonly name = "vault-transit" as const;
+  private readonly keyId: string;
+
+  constructor(private readonly o: VaultTransitKekOptions) {
+    this.keyId = `${o.mount}/${o.key}`;
+  }
+
+  private async call<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
+    const url = `${this.o.addr.replace(/\/$/, "")}/v1/${this.o.mount}/${path}`;
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers: { "X-Vault-Token": await this.o.token(), ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(this.o.timeoutMs ?? 5_000),
+      });
+    } catch (err) {
+      throw new KekUnavailableError(`Vault Transit ${path} unreachable: ${(err as Error).message}`, { cause: err });
+    }
+    const text = await res.text();
+    if (!res.ok) {
+      const errors = (() => {
+        try {
+          return (JSON.parse(text) as { errors?: string[] }).errors?.join("; ") ?? "";
+        } catch {
+          return "";
+        }
+      })();
+      throw new VaultHttpError(res.status, `Vault Transit ${path}: HTTP ${res.status} ${errors}`);
+    }
+    return (text === "" ? {} : (JSON.parse(text) as { data?: T }).data) as T;
+  }
+
+  private async keyInfo(): Promise<KeyInfo> {
+    try {
+      return await this.call<KeyInfo>("GET", `keys/${this.o.key}`);
+    } catch (err) {
+      if (!(err instanceof VaultHttpError) || err.status !== 404) throw this.unavailable(err);
+      await this.call("POST", `keys/${this.o.key}`, { type: "aes256-gcm96", derived: true }).catch((e: unknown) => {
+        throw this.unavailable(e);
+      });
+      this.o.log.info({ kek: this.keyId }, "Vault Transit key created (derived)");
+      return this.call<KeyInfo>("GET", `keys/${this.o.key}`);
+    }
+  }
+
+  private unavailable(err: unknown): Error {
+    return err instanceof VaultHttpError ? new KekUnavailableError(err.message, { cause: err }) : (err as Error);
+  }
+
+  private ref(version: number): KekRef {
+    return { provider: "vault-transit", keyId: this.keyId, version };
+  }
+
+  private versionOf(ciphertext: string): number {
+    const m = /^vault:v(\d+):/.exec(ciphertext);
+    if (!m) throw new KekUnavailableError("Vault Transit returned a ciphertext without a version prefix");
+    return Number(m[1]);
+  }
+
+  async current(): Promise<KekRef> {
+    const info = await this.keyInfo();
+    if (!info.derived) throw new CryptoConfigError(`VAULT_TRANSIT_KEY: the Transit key '${this.o.key}' must be created with derived=true, instead got derived=false`);
+    return this.ref(info.latest_version);
+  }
+
+  async generateDataKey(context: EncryptionContext): Promise<GeneratedKey> {
+    const data = await this.call<{ plaintext: string; ciphertext: string }>("POST", `datakey/plaintext/${this.o.key}`, {
+      context: canonicalContext(context).toString("base64"),
+      bits: 256,
+    }).catch((e: unknown) => {
+      throw this.unavailable(e);
+    });
+    return { ref: this.ref(this.versionOf(data.ciphertext)), dek: Buffer.from(data.plaintext, "base64"), wrapped: Buffer.from(data.ciphertext, "utf8") };
+  }
+
+  async wrap(dek: Buffer, context: EncryptionContext): Promise<WrappedKey> {
+    const data = await this.call<{ ciphertext: string }>("POST", `encrypt/${this.o.key}`, {
+      plaintext: dek.toString("base64"),
+      context: canonicalContext(context).toString("base64"),
+    }).catch((e: unknown) => {
+      throw this.unavailable(e);
+    });
+    return { ref: this.ref(this.versionOf(data.ciphertext)), wrapped: Buffer.from(data.ciphertext, "utf8") };
+  }
+
+  async unwrap(ref: KekRef, wrapped: Buffer, context: EncryptionContext): Promise<Buffer> {
+    const ciphertext = wrapped.toString("utf8");
+    if (ref.provider !== "vault-transit" || ref.keyId !== this.keyId || !ciphertext.startsWith(`vault:v${ref.version}:`)) throw new DecryptionFailed();
+    let data: { plaintext: string };
+    try {
+      data = await this.call("POST", `decrypt/${this.o.key}`, { ciphertext, context: canonicalContext(context).toString("base64") });
+    } catch (err) {
+      // Vault answers 400 for a ciphertext that does not authenticate under that context or version.
+      if (err instanceof VaultHttpError && err.status === 400) throw new DecryptionFailed();
+      throw this.unavailable(err);
+    }
+    const dek = Buffer.from(data.plaintext, "base64");
+    if (dek.length !== 32) throw new DecryptionFailed();
+    return dek;
+  }
+
+  async rotate(): Promise<KekRef> {
+    await this.call("POST", `keys/${this.o.key}/rotate`, {}).catch((e: unknown) => {
+      throw this.unavailable(e);
+    });
+    const ref = await this.current();
+    this.o.log.info({ kek: `${this.keyId}#v${ref.version}` }, "KEK rotated in Vault Transit");
+    return ref;
+  }
+
+  async retire(ref: KekRef): Promise<void> {
+    const info = await this.keyInfo();
+    const min = Math.max(1, info.min_decryption_version);
+    if (ref.version !== min) throw new CryptoConfigError(`Vault Transit can only retire its oldest decryptable version (v${min}), instead got v${ref.version}`);
+    await this.call("POST", `keys/${this.o.key}/config`, { min_decryption_version: ref.version + 1 }).catch((e: unknown) => {
+      throw this.unavailable(e);
+    });
+  }
+
+  async versions(): Promise<KekVersionInfo[]> {
+    const info = await this.keyInfo();
+    return Object.keys(info.keys)
+      .map(Number)
+      .sort((a, b) => a - b)
+      .map((v) => ({ ref: this.ref(v), state: v < info.min_decryption_version ? ("retired" as const) : ("active" as const) }));
+  }
+
+  async close(): Promise<void> {}
+}

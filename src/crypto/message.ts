@@ -1,0 +1,105 @@
+/**
+ * Sealing and opening single (unframed) rp1 messages under a DEK.
+ *
+ * Key schedule (suite 0x01), RFC 5869 HKDF over SHA-512 as in the AWS
+ * Encryption SDK's committing suite:
+ *   PRK = HKDF-Extract(salt = "rampart rp1 dek", IKM = DEK)          once per DEK (§2.2)
+ *   OKM = HKDF-Expand(PRK, "rampart rp1 key" ‖ version ‖ suite ‖ message salt, 64)   per message (§2.3)
+ *   message key = OKM[0..32], commitment = OKM[32..64]
+ * The extract step does not depend on the message, so it runs once when a
+ * DEK enters memory and only the PRK is kept (the DEK itself is zeroized);
+ * each message then costs one HMAC. The random 256-bit message salt enters
+ * through info (§3.2), which gives every message a fresh AES key, so a cached
+ * DEK never approaches the 2^32 random-IV limit of NIST SP 800-38D §8.3
+ * however many messages it encrypts. The commitment is compared in constant
+ * time before any decryption, so one ciphertext cannot be made to decrypt
+ * under two keys (the "invisible salamanders" attack on plain GCM).
+ */
+import { createCipheriv, createDecipheriv, createHmac } from "node:crypto";
+import { constantTimeEqual } from "./bytes.js";
+import { DecryptionFailed } from "./errors.js";
+import { COMMITMENT_BYTES, NONCE_BYTES, RP1_VERSION, SALT_BYTES, SUITE_AES256GCM_HKDF_SHA512_COMMIT, TAG_BYTES, type Rp1Header } from "./format.js";
+import type { RandomPool } from "./random.js";
+
+const EXTRACT_SALT = Buffer.from("rampart rp1 dek", "ascii");
+const KEY_INFO = Buffer.concat([Buffer.from("rampart rp1 key", "ascii"), Buffer.of(RP1_VERSION, SUITE_AES256GCM_HKDF_SHA512_COMMIT)]);
+const BLOCK_1 = Buffer.of(0x01);
+const FIXED_BYTES = 3 + SALT_BYTES + NONCE_BYTES + COMMITMENT_BYTES;
+
+/** HKDF-Extract(salt = "rampart rp1 dek", DEK): the 64-byte PRK kept in memory instead of the DEK. */
+export function extractPrk(dek: Buffer): Buffer {
+  return createHmac("sha512", EXTRACT_SALT).update(dek).digest();
+}
+
+/** HKDF-Expand with L = 64 = one block: T(1) = HMAC(PRK, info ‖ 0x01). Returns the message key and the commitment. */
+export function deriveMessageKey(prk: Buffer, salt: Buffer): { key: Buffer; commitment: Buffer } {
+  const okm = createHmac("sha512", prk).update(KEY_INFO).update(salt).update(BLOCK_1).digest();
+  return { key: okm.subarray(0, 32), commitment: okm.subarray(32, 64) };
+}
+
+export interface SealOptions {
+  keySection: Buffer;
+  /** FLAG_SUBJECT or 0 (single messages are never framed). */
+  flags: number;
+  /** The DEK's PRK (extractPrk). */
+  prk: Buffer;
+  plaintext: Uint8Array;
+  context: Buffer;
+  random: RandomPool;
+  /** Fixed salt and nonce for known-answer tests only. */
+  salt?: Buffer;
+  nonce?: Buffer;
+}
+
+/** Encrypts one message; output is header ‖ ciphertext ‖ tag in a single allocation. */
+export function sealSingle(o: SealOptions): Buffer {
+  const ks = o.keySection.length;
+  const out = Buffer.allocUnsafe(3 + ks + FIXED_BYTES - 3 + o.plaintext.length + TAG_BYTES);
+  out[0] = RP1_VERSION;
+  out[1] = SUITE_AES256GCM_HKDF_SHA512_COMMIT;
+  out[2] = o.flags;
+  o.keySection.copy(out, 3);
+  const p = 3 + ks;
+  if (o.salt) o.salt.copy(out, p);
+  else o.random.fill(out, p, SALT_BYTES);
+  if (o.nonce) o.nonce.copy(out, p + SALT_BYTES);
+  else o.random.fill(out, p + SALT_BYTES, NONCE_BYTES);
+  const { key, commitment } = deriveMessageKey(o.prk, out.subarray(p, p + SALT_BYTES));
+  commitment.copy(out, p + SALT_BYTES + NONCE_BYTES);
+  const bodyStart = p + SALT_BYTES + NONCE_BYTES + COMMITMENT_BYTES;
+  try {
+    const cipher = createCipheriv("aes-256-gcm", key, out.subarray(p + SALT_BYTES, p + SALT_BYTES + NONCE_BYTES), { authTagLength: TAG_BYTES });
+    cipher.setAAD(out.subarray(0, 3));
+    cipher.setAAD(out.subarray(p, bodyStart));
+    cipher.setAAD(o.context);
+    const ct = cipher.update(o.plaintext);
+    ct.copy(out, bodyStart);
+    cipher.final();
+    cipher.getAuthTag().copy(out, bodyStart + ct.length);
+  } finally {
+    key.fill(0);
+  }
+  return out;
+}
+
+/** Decrypts one parsed single message; every failure is DecryptionFailed. */
+export function openSingle(header: Rp1Header, message: Buffer, prk: Buffer, context: Buffer): Buffer {
+  const body = message.subarray(header.bodyStart);
+  if (header.framed || body.length < TAG_BYTES) throw new DecryptionFailed();
+  const { key, commitment } = deriveMessageKey(prk, header.salt);
+  try {
+    if (!constantTimeEqual(commitment, header.commitment)) throw new DecryptionFailed();
+    const decipher = createDecipheriv("aes-256-gcm", key, header.nonce, { authTagLength: TAG_BYTES });
+    decipher.setAAD(header.fixed[0]);
+    decipher.setAAD(header.fixed[1]);
+    decipher.setAAD(context);
+    decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
+    const pt = decipher.update(body.subarray(0, body.length - TAG_BYTES));
+    decipher.final();
+    return pt;
+  } catch {
+    throw new DecryptionFailed();
+  } finally {
+    key.fill(0);
+  }
+}

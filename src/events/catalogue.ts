@@ -1,0 +1,39 @@
+/**
+ * The catalogue of security events. Each is logged with the trace id and the
+ * actor; the catalogue says which are also written to the audit log (issue 6
+ * adds the audit chain and metrics on top of this one list).
+ */
+
+export interface EventSpec {
+  readonly level: "info" | "warn";
+  readonly audit: boolean;
+  readonly description: string;
+}
+
+export const securityEvents = {
+  "auth.registered": { level: "info", audit: true, description: "An account was created." },
+  "auth.login.succeeded": { level: "info", audit: false, description: "A password (and MFA) login created a session." },
+  "auth.login.failed": { level: "warn", audit: false, description: "A login failed (wrong password or unknown email)." },
+  "auth.locked": { level: "warn", audit: true, description: "An account was locked after repeated failed logins." },
+  "auth.unlocked": { level: "info", audit: true, description: "An admin unlocked an account." },
+  "auth.logout": { level: "info", audit: false, description: "A session was ended by its user." },
+  "auth.sessions.revoked": { level: "info", audit: true, description: "Sessions were revoked (logout-all, password change or reset, admin action)." },
+  "auth.refresh.reused": { level: "warn", audit: true, description: "A spent refresh token was presented again; its session was revoked." },
+  "auth.password.changed": { level: "info", audit: true, description: "A user changed their password." },
+  "auth.password.reset.requested": { level: "info", audit: false, description: "A password reset was requested for an existing account." },
+  "auth.password.reset": { level: "info", audit: true, description: "A password was reset with an emailed token." },
+  "mfa.enabled": { level: "info", audit: true, description: "TOTP MFA was enabled." },
+  "mfa.disabled": { level: "warn", audit: true, description: "TOTP MFA was disabled." },
+  "mfa.failed": { level: "warn", audit: false, description: "A wrong, replayed or over-limit MFA code." },
+  "mfa.backup-codes.regenerated": { level: "info", audit: true, description: "Backup codes were replaced." },
+  "mfa.backup-code.used": { level: "info", audit: true, description: "A backup code was spent." },
+  "apikey.created": { level: "info", audit: true, description: "An API key was created." },
+  "apikey.revoked": { level: "info", audit: true, description: "An API key was revoked." },
+  "user.updated": { level: "info", audit: true, description: "A profile was changed." },
+  "user.disabled": { level: "warn", audit: true, description: "An admin disabled an account." },
+  "user.roles.changed": { level: "warn", audit: true, description: "An admin changed a user's roles." },
+  "signing-key.rotated": { level: "info", audit: true, description: "The access-token signing key was rotated." },
+  "secret.rotated": { level: "info", audit: true, description: "A secret's value changed at its provider." },
+} as const satisfies Record<string, EventSpec>;
+
+export type SecurityEventName = keyof typeof securityEvents;

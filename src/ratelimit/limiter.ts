@@ -1,0 +1,71 @@
+/**
+ * The rate limiter a host or the plugin calls: named policies over one store,
+ * returning the decision together with the response headers, and counting
+ * admitted and refused decisions per policy for metrics.
+ */
+import { rateLimitHeaders } from "./headers.js";
+import type { RateLimitPolicy } from "./policy.js";
+import type { RateLimitDecision, RateLimitStore } from "./types.js";
+
+export interface RateLimitResult {
+  readonly policy: RateLimitPolicy;
+  readonly decision: RateLimitDecision;
+  /** The response headers for this decision (with `retry-after` when refused). */
+  readonly headers: Record<string, string>;
+}
+
+export interface RateLimiterOptions {
+  store: RateLimitStore;
+  policies: readonly RateLimitPolicy[];
+}
+
+export interface PolicyCounts {
+  allowed: number;
+  denied: number;
+}
+
+export class RateLimiter {
+  readonly store: RateLimitStore;
+  private readonly byName = new Map<string, RateLimitPolicy>();
+  private readonly counts = new Map<string, PolicyCounts>();
+
+  constructor(options: RateLimiterOptions) {
+    this.store = options.store;
+    for (const p of options.policies) {
+      if (this.byName.has(p.name)) throw new RangeError(`rate-limit policy '${p.name}' is defined twice`);
+      this.byName.set(p.name, p);
+      this.counts.set(p.name, { allowed: 0, denied: 0 });
+    }
+  }
+
+  /** Whether a policy of this name exists. */
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  /** The policy of this name; throws naming the known ones when there is none. */
+  policy(name: string): RateLimitPolicy {
+    const p = this.byName.get(name);
+    if (!p) throw new RangeError(`unknown rate-limit policy '${name}'; known: ${[...this.byName.keys()].join(", ")}`);
+    return p;
+  }
+
+  get policies(): readonly RateLimitPolicy[] {
+    return [...this.byName.values()];
+  }
+
+  /** Takes `cost` tokens from `key`'s bucket under the named policy (see RateLimitStore.consume). */
+  async consume(policyName: string, key: string, cost = 1): Promise<RateLimitResult> {
+    const policy = this.policy(policyName);
+    const decision = await this.store.consume(key, policy, cost);
+    const c = this.counts.get(policy.name)!;
+    if (decision.allowed) c.allowed++;
+    else c.denied++;
+    return { policy, decision, headers: rateLimitHeaders(policy, decision) };
+  }
+
+  /** Admitted and refused decisions per policy since start. */
+  stats(): Record<string, PolicyCounts> {
+    return Object.fromEntries([...this.counts].map(([k, v]) => [k, { ...v }]));
+  }
+}

@@ -1,0 +1,9 @@
+/**
+ * Public API of upstream resilience: `createUpstream` (timeout, retries with
+ * jittered backoff for idempotent calls, circuit breaker, bulkhead, stats)
+ * and a per-runtime registry of upstreams.
+ */
+export { createUpstream, UpstreamError, type Upstream, type ExecuteOptions, type UpstreamFailureKind } from "./upstream.js";
+export { resolveUpstreamOptions, type UpstreamOptions, type BreakerOptions, type ResolvedUpstreamOptions } from "./options.js";
+export { LATENCY_BUCKETS_MS, LatencyHistogram, type UpstreamStats, type LatencyStats, type BreakerState } from "./stats.js";
+export { UpstreamRegistry } from "./registry.js";

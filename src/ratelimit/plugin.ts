@@ -12,7 +12,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { RampartError } from "../errors/index.js";
 import { requestKey } from "./client-key.js";
 import type { RateLimiter } from "./limiter.js";
-import { DEFAULT_POLICY, type RateLimitPolicy } from "./policy.js";
+import { assertCost, DEFAULT_POLICY, type RateLimitPolicy } from "./policy.js";
 
 /** Per-route setting: `{ policy?, cost? }`, or `false` to exempt the route. */
 export interface RateLimitRouteConfig {
@@ -58,11 +58,12 @@ const plugin: FastifyPluginAsync<RateLimitPluginOptions> = async (app, opts) => 
   const { limiter } = opts;
   const defaultPolicy = opts.defaultPolicy ?? DEFAULT_POLICY;
   const keyFor = opts.keyFor ?? defaultKeyFor;
-  // Fail at start-up, not on the first request, on a policy that does not exist.
+  // Fail at start-up, not on the first request, on a policy that does not exist
+  // or a cost its bucket can never hold.
   limiter.policy(defaultPolicy);
   app.addHook("onRoute", (route) => {
     const rl = route.config?.rateLimit;
-    if (rl && rl.policy !== undefined) limiter.policy(rl.policy);
+    if (rl) assertCost(limiter.policy(rl.policy ?? defaultPolicy), rl.cost ?? 1);
   });
 
   const limit = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {

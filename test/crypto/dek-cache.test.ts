@@ -4,31 +4,32 @@
  * bounded in size and age; keys leaving memory are zeroized; and the KEK is
  * called once per cache miss (counted), never per field.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DataKeyPool } from "../../src/crypto/dek-pool.js";
 import { KeyCache } from "../../src/crypto/key-cache.js";
 import { ManualClock } from "../../src/runtime/index.js";
 import { countedPeer, keyringHarness, type KeyringHarness } from "./helpers.js";
 
 const ctx = { t: "x" };
-let h: KeyringHarness | undefined;
-afterEach(async () => {
-  await h?.done();
-  h = undefined;
+let h: KeyringHarness;
+beforeAll(async () => {
+  h = await keyringHarness("embedded");
 });
+afterAll(async () => h.done());
+
+/** The harness config with some crypto bounds changed (as env variables would). */
+const withConfig = (c: Record<string, number>) => ({ config: { ...h.rt.runtime.config, ...c } });
 
 describe("encrypt-side DEK reuse bounds", () => {
   it("max messages", async () => {
-    h = await keyringHarness("embedded", {}, { CRYPTO_DEK_MAX_MESSAGES: "3" });
-    const { keyring, kek } = await countedPeer(h);
+    const { keyring, kek } = await countedPeer(h, withConfig({ dekMaxMessages: 3 }));
     for (let i = 0; i < 7; i++) await keyring.encrypt("m", ctx);
     expect(kek.calls.generateDataKey).toBe(3);
   });
 
   it("max age", async () => {
-    h = await keyringHarness("embedded", {}, { CRYPTO_DEK_MAX_AGE_MS: "60000" });
     const clock = new ManualClock();
-    const { keyring, kek } = await countedPeer(h, { clock });
+    const { keyring, kek } = await countedPeer(h, { clock, ...withConfig({ dekMaxAgeMs: 60_000 }) });
     await keyring.encrypt("a", ctx);
     clock.advance(59_999);
     await keyring.encrypt("b", ctx);
@@ -39,8 +40,7 @@ describe("encrypt-side DEK reuse bounds", () => {
   });
 
   it("max bytes (a single larger message still gets a fresh DEK)", async () => {
-    h = await keyringHarness("embedded", {}, { CRYPTO_DEK_MAX_BYTES: "100" });
-    const { keyring, kek } = await countedPeer(h);
+    const { keyring, kek } = await countedPeer(h, withConfig({ dekMaxBytes: 100 }));
     await keyring.encrypt(Buffer.alloc(60), ctx);
     await keyring.encrypt(Buffer.alloc(40), ctx);
     expect(kek.calls.generateDataKey).toBe(1);
@@ -52,7 +52,6 @@ describe("encrypt-side DEK reuse bounds", () => {
   });
 
   it("concurrent encrypts on a cold keyring share one KEK call", async () => {
-    h = await keyringHarness("embedded");
     const { keyring, kek } = await countedPeer(h);
     await Promise.all(Array.from({ length: 50 }, (_, i) => keyring.encrypt(`f${i}`, ctx)));
     expect(kek.calls.generateDataKey).toBe(1);
@@ -61,10 +60,10 @@ describe("encrypt-side DEK reuse bounds", () => {
 
 describe("decrypt-side LRU", () => {
   it("is bounded by CRYPTO_DEK_CACHE_SIZE: an evicted DEK costs one unwrap again", async () => {
-    h = await keyringHarness("embedded", {}, { CRYPTO_DEK_MAX_MESSAGES: "1", CRYPTO_DEK_CACHE_SIZE: "2" });
+    const writer = await h.peer(withConfig({ dekMaxMessages: 1 }));
     const cts = [];
-    for (let i = 0; i < 3; i++) cts.push(await h.keyring.encrypt(`v${i}`, ctx));
-    const { keyring, kek } = await countedPeer(h);
+    for (let i = 0; i < 3; i++) cts.push(await writer.encrypt(`v${i}`, ctx));
+    const { keyring, kek } = await countedPeer(h, withConfig({ dekCacheSize: 2 }));
     for (const c of cts) await keyring.decrypt(c, ctx);
     expect(kek.calls.unwrap).toBe(3);
     await keyring.decrypt(cts[2]!, ctx);
@@ -75,10 +74,9 @@ describe("decrypt-side LRU", () => {
   });
 
   it("entries expire after CRYPTO_DEK_CACHE_MAX_AGE_MS", async () => {
-    h = await keyringHarness("embedded", {}, { CRYPTO_DEK_CACHE_MAX_AGE_MS: "10000" });
     const ct = await h.keyring.encryptFor("s", "v", ctx);
     const clock = new ManualClock();
-    const { keyring, kek } = await countedPeer(h, { clock });
+    const { keyring, kek } = await countedPeer(h, { clock, ...withConfig({ dekCacheMaxAgeMs: 10_000 }) });
     await keyring.decrypt(ct, ctx);
     clock.advance(9_999);
     await keyring.decrypt(ct, ctx);

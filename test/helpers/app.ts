@@ -1,7 +1,7 @@
 /** A test server: runtime + app in one mode, torn down together. */
 import type { FastifyInstance } from "fastify";
 import { buildApp, type BuildAppOptions } from "../../src/server/app.js";
-import type { Runtime } from "../../src/runtime/index.js";
+import type { Clock, Runtime } from "../../src/runtime/index.js";
 import { createTestEnv, type ModeName, type TestEnv } from "./modes.js";
 import { createTestRuntime } from "./runtime.js";
 import type { LogCapture } from "./logs.js";
@@ -14,9 +14,10 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function createTestApp(mode: ModeName, options: BuildAppOptions & { env?: Record<string, string> } = {}): Promise<TestApp> {
-  const env = await createTestEnv(mode, options.env ?? {});
-  const { runtime, logs } = await createTestRuntime(env);
+export async function createTestApp(mode: ModeName, options: BuildAppOptions & { env?: Record<string, string>; clock?: Clock; testEnv?: TestEnv } = {}): Promise<TestApp> {
+  // A shared testEnv makes a second instance on the same stores (its owner cleans up).
+  const env = options.testEnv ?? (await createTestEnv(mode, options.env ?? {}));
+  const { runtime, logs } = await createTestRuntime(env, options.clock ? { clock: options.clock } : {});
   const app = await buildApp(runtime, options);
   await app.ready();
   return {
@@ -27,7 +28,7 @@ export async function createTestApp(mode: ModeName, options: BuildAppOptions & {
     async close() {
       await app.close();
       await runtime.close();
-      await env.cleanup();
+      if (!options.testEnv) await env.cleanup();
     },
   };
 }

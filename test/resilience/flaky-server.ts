@@ -23,11 +23,12 @@ export class FlakyServer {
   ) {}
 
   static async start(): Promise<FlakyServer> {
-    let self!: FlakyServer;
-    const server = createServer((req, res) => self.handle(req, res));
+    const handlers: { handle?: (req: IncomingMessage, res: ServerResponse) => void } = {};
+    const server = createServer((req, res) => handlers.handle?.(req, res));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const { port } = server.address() as { port: number };
-    self = new FlakyServer(server, `http://127.0.0.1:${port}/`);
+    const self = new FlakyServer(server, `http://127.0.0.1:${port}/`);
+    handlers.handle = (req, res) => self.handle(req, res);
     return self;
   }
 

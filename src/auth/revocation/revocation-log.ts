@@ -111,16 +111,28 @@ export class RevocationLog {
   /** A sync that starts after this call (see the module comment); rejects when kv fails. */
   syncAfterNow(): Promise<void> {
     if (!this.running) {
-      this.running = this.sync().finally(() => (this.running = undefined));
+      this.running = this.runSync();
       return this.running;
     }
+    // One is running and may have read the counter before this call: wait for the next one,
+    // which every caller arriving until it starts shares.
     this.next ??= this.running
       .catch(() => undefined)
       .then(() => {
         this.next = undefined;
-        return this.syncAfterNow();
+        this.running = this.runSync();
+        return this.running;
       });
     return this.next;
+  }
+
+  private async runSync(): Promise<void> {
+    try {
+      await this.sync();
+    } finally {
+      // With a sync queued, `running` stays set until that one replaces it, so callers keep joining the queue.
+      if (!this.next) this.running = undefined;
+    }
   }
 
   /**

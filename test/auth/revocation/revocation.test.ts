@@ -2,8 +2,9 @@
  * The session revocation list across instances sharing the kv store (two
  * runtimes on one Redis in postgres mode; one process in embedded mode): a
  * revoked session is refused on the other instance as soon as `revoke`
- * resolves — including a token that instance had cached — without a database
- * query; revocations expire with the token lifetime; a kv outage fails closed.
+ * resolves, without a database query and whether or not its message arrives;
+ * late starters load what is in force; concurrent checks share one kv read;
+ * revocations expire with the token lifetime; a kv outage fails closed.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RevocationList, REVOCATIONS_CHANNEL, type RevocationListOptions } from "../../../src/auth/revocation/index.js";
@@ -137,25 +138,6 @@ describe.each(testModes())("revocation list (%s)", (mode) => {
     expect(await b.isRevoked(`x-${mode}`)).toBe(false);
     await a.revokeSession(`after-reset-${mode}`);
     expect(await b.isRevoked(`after-reset-${mode}`)).toBe(true);
-  });
-
-  it("the other instance refuses a token it had cached, right after logout on the first (TOKEN_REVOKED)", async () => {
-    const [revA, revB] = [await list(stores.runtimes[0]), await list(stores.runtimes[1])];
-    const f = await stores.fixture({ revocations: revA });
-    const b = (await f.instance({ revocations: revB })).tokens;
-    try {
-      const { token } = await f.tokens.issue({ sub: "user-1", sid: `logout-${mode}`, roles: ["user"] });
-      expect((await b.verify(token)).sid).toBe(`logout-${mode}`);
-      expect((await b.verify(token)).sid).toBe(`logout-${mode}`); // served from b's cache
-      await revA.revokeSession(`logout-${mode}`); // what logout does before it responds
-      expect(await codeOf(b.verify(token))).toBe("TOKEN_REVOKED");
-      expect(await codeOf(f.tokens.verify(token))).toBe("TOKEN_REVOKED");
-      // Other sessions of the same user are unaffected.
-      const other = await f.tokens.issue({ sub: "user-1", sid: `other-${mode}`, roles: ["user"] });
-      expect((await b.verify(other.token)).sid).toBe(`other-${mode}`);
-    } finally {
-      await f.close();
-    }
   });
 
   it("fails closed when the kv store cannot be read", async () => {

@@ -97,7 +97,7 @@ export const configSpec = {
   rateLimitRequestsPerMinute: v({ env: "RATE_LIMIT_REQUESTS_PER_MINUTE", parse: integer(1, 1_000_000), default: "100", description: "Default policy: requests per minute (and burst) per principal, or per client IP when anonymous." }),
   rateLimitLoginPerMinute: v({ env: "RATE_LIMIT_LOGIN_PER_MINUTE", parse: integer(1, 1_000_000), default: "10", description: "`login` policy: attempts per minute per client IP, on top of account lockout." }),
   rateLimitRegisterPerMinute: v({ env: "RATE_LIMIT_REGISTER_PER_MINUTE", parse: integer(1, 1_000_000), default: "5", description: "`register` policy: sign-ups per minute per client IP." }),
-  rateLimitPasswordForgotPerMinute: v({ env: "RATE_LIMIT_PASSWORD_FORGOT_PER_MINUTE", parse: integer(1, 1_000_000), default: "5", description: "`password-forgot` policy: reset requests per minute per client IP." }),
+  rateLimitPasswordForgotPerMinute: v({ env: "RATE_LIMIT_PASSWORD_FORGOT_PER_MINUTE", parse: integer(1, 1_000_000), default: "5", description: "`forgot` policy (password forgot and reset): requests per minute per client IP." }),
   rateLimitOnStoreError: v({ env: "RATE_LIMIT_ON_STORE_ERROR", parse: oneOf("open", "closed"), default: "open", description: "While Redis is unreachable: `open` limits with an in-process limiter (readiness `warn`), `closed` refuses with 503." }),
   rateLimitMemoryMaxKeys: v({ env: "RATE_LIMIT_MEMORY_MAX_KEYS", parse: integer(100, 100_000_000), default: "100000", description: "Most buckets the in-process limiter keeps; full buckets go first, then the least recently used." }),
   // --- end http hardening ---

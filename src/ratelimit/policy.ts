@@ -74,7 +74,7 @@ type RateLimitConfig = Pick<Config, "rateLimitRequestsPerMinute" | "rateLimitLog
 
 /**
  * The built-in policies from the configuration (issue 5): `default` per
- * principal, `login`, `register` and `password-forgot` per client IP, each
+ * principal, `login`, `register` and `forgot` (password forgot / reset) per client IP, each
  * per minute with a burst equal to the limit.
  */
 export function policiesFromConfig(config: RateLimitConfig): RateLimitPolicy[] {
@@ -83,6 +83,6 @@ export function policiesFromConfig(config: RateLimitConfig): RateLimitPolicy[] {
     definePolicy({ name: DEFAULT_POLICY, limit: config.rateLimitRequestsPerMinute, windowMs: minute, by: "principal" }),
     definePolicy({ name: "login", limit: config.rateLimitLoginPerMinute, windowMs: minute, by: "ip" }),
     definePolicy({ name: "register", limit: config.rateLimitRegisterPerMinute, windowMs: minute, by: "ip" }),
-    definePolicy({ name: "password-forgot", limit: config.rateLimitPasswordForgotPerMinute, windowMs: minute, by: "ip" }),
+    definePolicy({ name: "forgot", limit: config.rateLimitPasswordForgotPerMinute, windowMs: minute, by: "ip" }),
   ];
 }

@@ -58,7 +58,7 @@ export interface RateLimiting {
 
 /**
  * Rate limiting for a runtime. `policies` adds host-defined policies to the
- * built-in `default`, `login`, `register` and `password-forgot`.
+ * built-in `default`, `login`, `register` and `forgot`.
  */
 export function createRateLimiting(deps: RateLimitingDeps, policies: readonly RateLimitPolicy[] = []): RateLimiting {
   const { config, kv, clock, log } = deps;

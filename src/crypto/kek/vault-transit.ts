@@ -41,6 +41,8 @@ class VaultHttpError extends Error {
 export class VaultTransitKek implements KekProvider {
   readonly name = "vault-transit" as const;
   private readonly keyId: string;
+  /** Checked (and created) once before the first wrap: the key exists and is derived. */
+  private ready: Promise<unknown> | undefined;
 
   constructor(private readonly o: VaultTransitKekOptions) {
     this.keyId = `${o.mount}/${o.key}`;
@@ -106,7 +108,15 @@ export class VaultTransitKek implements KekProvider {
     return this.ref(info.latest_version);
   }
 
+  private ensureKey(): Promise<unknown> {
+    return (this.ready ??= this.current().catch((err: unknown) => {
+      this.ready = undefined;
+      throw err;
+    }));
+  }
+
   async generateDataKey(context: EncryptionContext): Promise<GeneratedKey> {
+    await this.ensureKey();
     const data = await this.call<{ plaintext: string; ciphertext: string }>("POST", `datakey/plaintext/${this.o.key}`, {
       context: canonicalContext(context).toString("base64"),
       bits: 256,
@@ -117,6 +127,7 @@ export class VaultTransitKek implements KekProvider {
   }
 
   async wrap(dek: Buffer, context: EncryptionContext): Promise<WrappedKey> {
+    await this.ensureKey();
     const data = await this.call<{ ciphertext: string }>("POST", `encrypt/${this.o.key}`, {
       plaintext: dek.toString("base64"),
       context: canonicalContext(context).toString("base64"),

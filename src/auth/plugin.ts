@@ -9,6 +9,7 @@ import type { FastifyPluginAsync, FastifyRequest, preHandlerAsyncHookHandler } f
 import { RampartError } from "../errors/index.js";
 import type { Runtime } from "../runtime/index.js";
 import { authenticate } from "./authenticate.js";
+import { ensureBootstrapAdmin } from "./flows/bootstrap.js";
 import { createIdentity, type Identity, type IdentityOptions } from "./identity.js";
 import type { Permission } from "./permissions.js";
 import type { Principal } from "./principal.js";
@@ -48,6 +49,7 @@ const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app, opts) => {
   const identity = await createIdentity(opts.runtime, opts.identity);
   app.decorate("identity", identity);
   app.addHook("onClose", () => identity.close());
+  await ensureBootstrapAdmin(identity);
   app.decorateRequest("principal", null);
   app.decorateRequest("authError", null);
   app.addHook("onRequest", async (request) => {

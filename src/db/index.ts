@@ -3,4 +3,4 @@ export { openDatabase, type Database, type DatabaseConfig, type PoolStats } from
 export { migrateToLatest, pendingMigrations, type MigrationOutcome } from "./migrate.js";
 export { acquireLease, releaseLease } from "./leases.js";
 export { DataDirLockedError } from "./data-dir-lock.js";
-export type { Tables, Timestamp } from "./tables.js";
+export { CIPHERTEXT_COLUMNS, type Tables, type Timestamp } from "./tables.js";

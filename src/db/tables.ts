@@ -162,3 +162,14 @@ export interface Tables {
   rampart_rewrap_cursors: RewrapCursorsTable;
   rampart_signing_keys: SigningKeysTable;
 }
+
+/**
+ * Columns holding rp1 ciphertexts under the shared data keys (not subject
+ * keys): key rotation must rewrap them and retirement must count them, so the
+ * runtime registers every one with the keyring at start (src/runtime).
+ * Subject-key ciphertexts (user data) need no entry: their keys live in
+ * `rampart_subject_keys`.
+ */
+export const CIPHERTEXT_COLUMNS: readonly { table: keyof Tables & string; column: string; idColumn: string }[] = [
+  { table: "rampart_signing_keys", column: "private_key_sealed", idColumn: "kid" },
+];

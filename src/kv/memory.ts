@@ -105,7 +105,8 @@ export class MemoryKv implements KvStore {
     const handlers = this.channels.get(channel);
     if (!handlers) return;
     // Delivered asynchronously, as over Redis: a publisher never runs subscriber code inline.
-    for (const h of [...handlers]) setImmediate(() => h(message));
+    // A handler unsubscribed (or a store closed) before delivery does not receive it.
+    for (const h of [...handlers]) setImmediate(() => !this.closed && handlers.has(h) && h(message));
   }
 
   async subscribe(channel: string, handler: (message: string) => void): Promise<Unsubscribe> {

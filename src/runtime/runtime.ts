@@ -7,7 +7,7 @@
 import type { DestinationStream } from "pino";
 import type { Config } from "../config/index.js";
 import { createKeyring, type Keyring } from "../crypto/index.js";
-import { openDatabase, pendingMigrations, migrateToLatest, type Database } from "../db/index.js";
+import { CIPHERTEXT_COLUMNS, openDatabase, pendingMigrations, migrateToLatest, type Database } from "../db/index.js";
 import { SecurityEvents } from "../events/index.js";
 import type { HealthCheck } from "../health/index.js";
 import { createKv, type KvStore } from "../kv/index.js";
@@ -73,6 +73,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     await prepareSchema({ config, db, log });
     const crypto = await createKeyring({ config, db: db.kysely, secrets, log, clock, kv });
     opened.push(() => crypto.close());
+    for (const column of CIPHERTEXT_COLUMNS) crypto.registerCiphertextColumn(column);
     return assemble({ config, clock, redactor, log, db, kv, secrets, crypto });
   } catch (err) {
     await unwind();

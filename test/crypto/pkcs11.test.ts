@@ -9,7 +9,6 @@
 import { execFile, execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKeyring, DecryptionFailed, Pkcs11Kek, type Keyring } from "../../src/crypto/index.js";
 import { Pkcs11Session } from "../../src/crypto/kek/pkcs11-session.js";
@@ -28,14 +27,12 @@ let keyring: Keyring;
 let pkcs11Env: Record<string, string>;
 
 const secrets = new MemorySecrets({ "pkcs11-pin": PIN, "blind-index-key": randomKeySecret() });
+/** The runtime's own keyring (runtime.crypto), built from RAMPART_KMS=pkcs11 and the env secret provider. */
 const open = async () => {
   rt = await createTestRuntime(env, { env: pkcs11Env });
-  keyring = await createKeyring({ config: rt.runtime.config, db: rt.runtime.db.kysely, secrets, log: rt.runtime.log });
+  keyring = rt.runtime.crypto;
 };
-const close = async () => {
-  await keyring.close();
-  await rt.runtime.close();
-};
+const close = () => rt.runtime.close();
 /** A raw session on the token, to look at the key objects the way an HSM administrator would. */
 const inspect = async <T>(fn: (s: Pkcs11Session) => T): Promise<T> => {
   const s = await Pkcs11Session.open(MODULE, TOKEN, PIN);
@@ -56,7 +53,7 @@ beforeAll(async () => {
   // SoftHSM reads SOFTHSM2_CONF when the library initializes, in this process and in the child.
   process.env.SOFTHSM2_CONF = conf;
   execFileSync("softhsm2-util", ["--init-token", "--free", "--label", TOKEN, "--pin", PIN, "--so-pin", "0000-so"], { env: { ...process.env, SOFTHSM2_CONF: conf }, stdio: "pipe" });
-  pkcs11Env = { RAMPART_KMS: "pkcs11", PKCS11_MODULE: MODULE, PKCS11_TOKEN_LABEL: TOKEN, PKCS11_KEY_LABEL: LABEL };
+  pkcs11Env = { ...env.env, RAMPART_KMS: "pkcs11", PKCS11_MODULE: MODULE, PKCS11_TOKEN_LABEL: TOKEN, PKCS11_KEY_LABEL: LABEL, RAMPART_SECRET_PKCS11_PIN: PIN };
   await open();
 });
 afterAll(async () => {
@@ -90,7 +87,7 @@ describe("pkcs11 KEK with SoftHSM2", () => {
       { ct: personal, context: ctx, subject: "user-1" },
     ];
     const child = execFile(process.execPath, ["--import", "tsx", "test/crypto/fixtures/pkcs11-decrypt.ts"], {
-      env: { ...process.env, ...env.env, ...pkcs11Env, TEST_PKCS11_PIN: PIN, LOG_LEVEL: "silent" },
+      env: { ...process.env, ...pkcs11Env, TEST_PKCS11_PIN: PIN, LOG_LEVEL: "silent" },
       timeout: 60_000,
     });
     child.stdin!.end(JSON.stringify(items));
@@ -124,7 +121,8 @@ describe("pkcs11 KEK with SoftHSM2", () => {
     expect(ref).toEqual({ provider: "pkcs11", keyId: LABEL, version: 2 });
     expect(await inspect((s) => s.findKeys(`${LABEL}.v2`).length)).toBe(1);
     await expect(keyring.retireKek(1)).rejects.toThrow("run rewrap first");
-    await keyring.rewrap();
+    const result = await keyring.rewrap();
+    expect(result).toMatchObject({ subjectKeys: 1, failed: 0 });
     await keyring.retireKek(1);
     expect(await inspect((s) => s.findKeys(LABEL).length)).toBe(0);
     // The subject key was rewrapped under v2; the shared-key ciphertext outside any registered column was not.

@@ -2,7 +2,9 @@
 import type { Command } from "../command.js";
 import { configCommand } from "./config.js";
 import { migrateCommand } from "./migrate.js";
+import { keysCommand } from "./keys.js";
 import { secretsCommand } from "./secrets.js";
+import { usersCommand } from "./users.js";
 import { serveCommand } from "./serve.js";
 
-export const commands: Command[] = [serveCommand, migrateCommand, configCommand, secretsCommand];
+export const commands: Command[] = [serveCommand, migrateCommand, configCommand, secretsCommand, keysCommand, usersCommand];

@@ -11,8 +11,13 @@ type Pkcs11Module = typeof Pkcs11Js;
 
 const CKR_CRYPTOKI_ALREADY_INITIALIZED = 0x191;
 const CKR_USER_ALREADY_LOGGED_IN = 0x100;
-/** Return values that mean "the session or device went away", not "bad data". */
-export const SESSION_LOST_CODES = new Set([0x30, 0x31, 0x32, 0xb0, 0xb3, 0xe0, 0x101, 0x190]);
+/**
+ * Return values that mean "the session, login or handle went away" (device
+ * error or removal, session closed, token absent, not logged in, library not
+ * initialized, stale key or object handle), not "bad data": the caller reopens
+ * the session, finds its keys again and retries once.
+ */
+export const SESSION_LOST_CODES = new Set([0x30, 0x31, 0x32, 0x60, 0x82, 0xb0, 0xb3, 0xe0, 0x101, 0x190]);
 
 export async function loadPkcs11js(): Promise<Pkcs11Module> {
   const mod = (await import("pkcs11js")) as Pkcs11Module & { default?: Pkcs11Module };
@@ -131,12 +136,19 @@ export class Pkcs11Session {
     this.lib.C_DestroyObject(this.handle, key);
   }
 
+  /**
+   * Closes the session. Login state belongs to the whole process, not to a
+   * session (PKCS#11 v2.40 §5.6), so only the owner of the library
+   * initialization logs out; another keyring's sessions stay logged in.
+   */
   close(): void {
     if (this.session) {
-      try {
-        this.lib.C_Logout(this.session);
-      } catch {
-        // not logged in
+      if (this.ownsInit) {
+        try {
+          this.lib.C_Logout(this.session);
+        } catch {
+          // not logged in
+        }
       }
       this.lib.C_CloseSession(this.session);
       this.session = undefined;

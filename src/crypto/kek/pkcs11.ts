@@ -90,6 +90,13 @@ export class Pkcs11Kek implements KekProvider {
     return found[0];
   }
 
+  /** The key object of a version (known to exist); DecryptionFailed when it is gone. */
+  private handle(version: number): Buffer {
+    const h = this.find(version);
+    if (!h) throw new DecryptionFailed();
+    return h;
+  }
+
   /** The key object of a version, generated under a lease when absent. */
   private async ensure(version: number): Promise<Buffer> {
     const name = `crypto:pkcs11-keygen:${this.o.keyLabel}`;
@@ -130,9 +137,10 @@ export class Pkcs11Kek implements KekProvider {
 
   async wrap(dek: Buffer, context: EncryptionContext): Promise<WrappedKey> {
     const ref = await this.current();
-    const key = await this.ensure(ref.version);
+    await this.ensure(ref.version);
     const iv = randomBytes(IV);
-    const ct = this.call(() => this.session.gcm("encrypt", key, iv, dekWrapAad(ref, context), dek));
+    // The handle is looked up inside the retried call: after a lost session it is found again.
+    const ct = this.call(() => this.session.gcm("encrypt", this.handle(ref.version), iv, dekWrapAad(ref, context), dek));
     return { ref, wrapped: Buffer.concat([iv, ct]) };
   }
 
@@ -140,10 +148,9 @@ export class Pkcs11Kek implements KekProvider {
     if (ref.provider !== "pkcs11" || ref.keyId !== this.o.keyLabel || wrapped.length <= IV + 16) throw new DecryptionFailed();
     const row = await this.registry.get(ref.version);
     if (!row || row.state !== "active") throw new DecryptionFailed();
-    const key = this.find(ref.version);
-    if (!key) throw new DecryptionFailed();
+    if (!this.find(ref.version)) throw new DecryptionFailed();
     try {
-      return this.call(() => this.session.gcm("decrypt", key, wrapped.subarray(0, IV), dekWrapAad(ref, context), wrapped.subarray(IV)));
+      return this.call(() => this.session.gcm("decrypt", this.handle(ref.version), wrapped.subarray(0, IV), dekWrapAad(ref, context), wrapped.subarray(IV)));
     } catch (err) {
       if (err instanceof KekUnavailableError) throw err;
       throw new DecryptionFailed();

@@ -8,10 +8,11 @@
 import { createPublicKey, verify } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jwksPlugin } from "../../../src/auth/tokens/plugin.js";
-import { buildApp } from "../../../src/server/app.js";
+import type { AccessTokens } from "../../../src/auth/tokens/index.js";
+import { ManualClock } from "../../../src/runtime/clock.js";
+import { createTestApp, type TestApp } from "../../helpers/app.js";
 import { testModes } from "../../helpers/modes.js";
-import { tokenStores, type TokenFixture, type TokenStores } from "./helpers.js";
+import { TOKEN_ENV } from "./helpers.js";
 
 interface Jwk {
   kty: string;
@@ -39,21 +40,18 @@ function independentVerify(token: string, jwks: { keys: Jwk[] }, expected: { iss
 }
 
 describe.each(testModes())("JWKS endpoint and interop (%s)", (mode) => {
-  let stores: TokenStores;
-  let f: TokenFixture;
+  // The real server: the auth plugin registers the JWKS route over the identity's access tokens.
+  const clock = new ManualClock();
+  let server: TestApp;
   let app: FastifyInstance;
+  let f: { tokens: AccessTokens; clock: ManualClock };
 
   beforeAll(async () => {
-    stores = await tokenStores(mode);
-    f = await stores.fixture();
-    app = await buildApp(f.runtime, { configure: (a) => a.register(jwksPlugin, { tokens: f.tokens }) });
-    await app.ready();
+    server = await createTestApp(mode, { env: TOKEN_ENV, clock });
+    app = server.app;
+    f = { tokens: app.identity.tokens, clock };
   });
-  afterAll(async () => {
-    await app.close();
-    await f.close();
-    await stores.close();
-  });
+  afterAll(async () => server.close());
 
   const fetchJwks = async () => {
     const res = await app.inject({ method: "GET", url: "/.well-known/jwks.json" });

@@ -1,8 +1,9 @@
 /**
  * Fastify glue of identity: builds the Identity on the runtime, resolves the
  * bearer credential of every request that sends one (before rate limiting,
- * so limits can key on the principal), offers `guard(permission)` for routes,
- * and registers the identity routes and the JWKS.
+ * so limits can key on the principal) and offers `guard(permission)` for
+ * routes. The identity routes and the JWKS are registered by the app after
+ * rate limiting (src/server/app.ts).
  */
 import fp from "fastify-plugin";
 import type { FastifyPluginAsync, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
@@ -13,8 +14,6 @@ import { ensureBootstrapAdmin } from "./flows/bootstrap.js";
 import { createIdentity, type Identity, type IdentityOptions } from "./identity.js";
 import type { Permission } from "./permissions.js";
 import type { Principal } from "./principal.js";
-import { identityRoutes } from "./routes/index.js";
-import { jwksPlugin } from "./tokens/plugin.js";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -64,8 +63,6 @@ const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app, opts) => {
       request.authError = err;
     }
   });
-  await app.register(jwksPlugin, { tokens: identity.tokens });
-  await app.register(identityRoutes, { prefix: "/v1", identity });
 };
 
 export const authPlugin = fp(plugin, { name: "rampart-auth", fastify: "5.x", dependencies: ["rampart-request-context", "rampart-errors"] });

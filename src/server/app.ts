@@ -7,6 +7,9 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { authPlugin } from "../auth/plugin.js";
 import type { IdentityOptions } from "../auth/identity.js";
+import { identityRoutes } from "../auth/routes/index.js";
+import { jwksPlugin } from "../auth/tokens/plugin.js";
+import { createRateLimiting, rateLimitPlugin } from "../ratelimit/index.js";
 import { resolveTraceId } from "../context/index.js";
 import { healthPlugin } from "../health/index.js";
 import type { Runtime } from "../runtime/index.js";
@@ -25,6 +28,8 @@ export interface BuildAppOptions {
   configure?: (app: FastifyInstance) => unknown;
   /** Identity options (tests pass a faster password hasher). */
   identity?: IdentityOptions;
+  /** Set false when the caller registers rate limiting itself (tests of the limiter). */
+  rateLimiting?: false;
 }
 
 export async function buildApp(runtime: Runtime, options: BuildAppOptions = {}): Promise<FastifyInstance> {
@@ -56,7 +61,25 @@ export async function buildApp(runtime: Runtime, options: BuildAppOptions = {}):
   await app.register(errorsPlugin, { log });
   await registerOpenApi(app, { version: VERSION, publicUrl: config.publicUrl });
   await app.register(healthPlugin, { checks: runtime.healthChecks, timeoutMs: config.healthCheckTimeoutMs, log, version: VERSION });
+  // Order: the principal is resolved (auth hook) before rate limiting keys on it,
+  // and the routes come after both so the limiter checks their policies at start.
   await app.register(authPlugin, { runtime, ...(options.identity ? { identity: options.identity } : {}) });
+  if (options.rateLimiting !== false) await registerRateLimiting(app, runtime);
+  await app.register(jwksPlugin, { tokens: app.identity.tokens });
+  await app.register(identityRoutes, { prefix: "/v1", identity: app.identity });
   if (options.configure) await options.configure(app);
   return app;
+}
+
+/** Rate limiting on every route (404s included) except the health probes, which load balancers poll. */
+async function registerRateLimiting(app: FastifyInstance, runtime: Runtime): Promise<void> {
+  const rl = createRateLimiting(runtime);
+  if (!rl.enabled) return;
+  runtime.healthChecks.push(rl.healthCheck);
+  app.addHook("onClose", async () => {
+    const i = runtime.healthChecks.indexOf(rl.healthCheck);
+    if (i >= 0) runtime.healthChecks.splice(i, 1);
+    await rl.close();
+  });
+  await app.register(rateLimitPlugin, { limiter: rl.limiter, enabled: true, skip: (r) => r.url.startsWith("/health/") });
 }

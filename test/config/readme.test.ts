@@ -5,7 +5,7 @@ import { configTableRows } from "../../src/config/table.js";
 describe("README", () => {
   const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
 
-  it("has the configuration table of src/config/spec.ts (regenerate: npx tsx scripts/config-table.ts)", () => {
+  it("has the configuration table of src/config/spec.ts (regenerate: npx tsx scripts/update-readme-config.mjs)", () => {
     const m = /<!-- config-table:start -->\n([\s\S]*?)<!-- config-table:end -->/.exec(readme);
     expect(m).not.toBeNull();
     expect(m![1]!.trim().split("\n")).toEqual(configTableRows());

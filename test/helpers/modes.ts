@@ -36,7 +36,9 @@ function withDatabase(url: string, database: string): string {
 export async function createTestEnv(mode: ModeName, overrides: Record<string, string> = {}): Promise<TestEnv> {
   const id = randomBytes(6).toString("hex");
   const dataDir = mkdtempSync(join(tmpdir(), "rampart-test-"));
-  const env: Record<string, string> = { NODE_ENV: "test", LOG_LEVEL: "info", RAMPART_DATA_DIR: dataDir, PORT: "0" };
+  // Rate limiting is off by default in tests (they log in many times from one IP);
+  // the rate-limit tests turn it on.
+  const env: Record<string, string> = { NODE_ENV: "test", LOG_LEVEL: "info", RAMPART_DATA_DIR: dataDir, PORT: "0", RATE_LIMIT_ENABLED: "false" };
   const cleanups: (() => Promise<void>)[] = [async () => rmSync(dataDir, { recursive: true, force: true })];
 
   if (mode === "postgres") {

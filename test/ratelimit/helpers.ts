@@ -28,7 +28,7 @@ export interface LimitedAppOptions {
 }
 
 export async function limitedApp(mode: ModeName, options: LimitedAppOptions = {}): Promise<LimitedApp> {
-  const env = await createTestEnv(mode, options.env ?? {});
+  const env = await createTestEnv(mode, { RATE_LIMIT_ENABLED: "true", ...options.env });
   const { runtime, logs } = await createTestRuntime(env);
   const limited = await limitedAppOn(runtime, options);
   return {
@@ -51,6 +51,7 @@ export async function limitedAppOn(runtime: Runtime, options: Omit<LimitedAppOpt
   const rl = createRateLimiting({ ...runtime, config: { ...runtime.config, ...options.config } });
   runtime.healthChecks.push(rl.healthCheck);
   const build = buildApp(runtime, {
+    rateLimiting: false,
     configure: async (a) => {
       a.addHook("onRequest", async (request) => {
         const user = request.headers["x-test-user"];

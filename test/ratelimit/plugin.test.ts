@@ -123,7 +123,7 @@ describe("rate-limit plugin options", () => {
   let env: TestEnv;
   let runtime: Runtime;
   beforeAll(async () => {
-    env = await createTestEnv("embedded", ENV);
+    env = await createTestEnv("embedded", { RATE_LIMIT_ENABLED: "true", ...ENV });
     ({ runtime } = await createTestRuntime(env));
   });
   afterAll(async () => {

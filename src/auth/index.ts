@@ -1,0 +1,24 @@
+/**
+ * Public API of identity (`rampart/auth`): the Identity capability and its
+ * Fastify plugin, the flows, principals and permissions, and the credential
+ * cores (passwords, TOTP, API keys, access tokens, revocation).
+ */
+export { createIdentity, type Identity, type IdentityOptions } from "./identity.js";
+export { authPlugin, guard, principalOf, type AuthPluginOptions } from "./plugin.js";
+export { authenticate, bearerCredential } from "./authenticate.js";
+export { identityRoutes } from "./routes/index.js";
+export { PERMISSIONS, ROLES, ROLE_NAMES, permissionsOf, isPermission, type Permission } from "./permissions.js";
+export { can, type Principal } from "./principal.js";
+export { Lockout, DEFAULT_LOCKOUT, type LockoutPolicy } from "./lockout.js";
+export { Users, EMAIL_INDEX, type UserProfile } from "./users.js";
+export { Sessions, type ClientInfo } from "./sessions.js";
+export { register } from "./flows/register.js";
+export { login, verifyMfa, type LoginResult } from "./flows/login.js";
+export { refresh, logout, logoutAll } from "./flows/sessions.js";
+export { changePassword, forgotPassword, resetPassword } from "./flows/password.js";
+export { createAdmin, ensureBootstrapAdmin } from "./flows/bootstrap.js";
+export * as passwords from "./password/index.js";
+export * as totp from "./totp/index.js";
+export * as apiKeys from "./api-keys/index.js";
+export * as tokens from "./tokens/index.js";
+export { RevocationList, REVOCATIONS_CHANNEL } from "./revocation/index.js";

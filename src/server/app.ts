@@ -59,6 +59,8 @@ export async function buildApp(runtime: Runtime, options: BuildAppOptions = {}):
   await app.register(requestContextPlugin);
   await app.register(accessLogPlugin, { log });
   await app.register(errorsPlugin, { log });
+  // --- protections on every response (headers, CORS, HTTPS) ---
+  // --- end protections ---
   await registerOpenApi(app, { version: VERSION, publicUrl: config.publicUrl });
   await app.register(healthPlugin, { checks: runtime.healthChecks, timeoutMs: config.healthCheckTimeoutMs, log, version: VERSION });
   // Order: the principal is resolved (auth hook) before rate limiting keys on it,
@@ -67,6 +69,8 @@ export async function buildApp(runtime: Runtime, options: BuildAppOptions = {}):
   if (options.rateLimiting !== false) await registerRateLimiting(app, runtime);
   await app.register(jwksPlugin, { tokens: app.identity.tokens });
   await app.register(identityRoutes, { prefix: "/v1", identity: app.identity });
+  // --- capability routes (one register line each) ---
+  // --- end capability routes ---
   if (options.configure) await options.configure(app);
   return app;
 }

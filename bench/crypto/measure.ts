@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { randomBytes } from "node:crypto";
 import pino from "pino";
 import { loadConfig } from "../../src/config/index.js";
@@ -78,11 +79,13 @@ export function fmt(n: number): string {
   return n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(2);
 }
 
-/** Prints one JSON summary line (for the harness) and a markdown table (for humans and docs). */
-export function report(bench: string, summary: Record<string, unknown>, header: string[], rows: (string | number)[][]): void {
+/** Prints one JSON summary line (machine-readable) and returns the markdown section (table) for docs/performance.md. */
+export function report(bench: string, summary: Record<string, unknown>, title: string, intro: string, header: string[], rows: (string | number)[][]): string {
   console.log(JSON.stringify({ bench, node: process.version, ...summary }));
-  console.log("");
-  console.log(`| ${header.join(" | ")} |`);
-  console.log(`|${header.map(() => "---").join("|")}|`);
-  for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+  return [`### ${title}`, "", intro, "", `| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`), ""].join("\n");
+}
+
+/** True when this module is the entry point (`npx tsx bench/crypto/x.bench.ts`), not imported by bench/run.ts. */
+export function isMain(url: string): boolean {
+  return process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === url;
 }

@@ -68,7 +68,15 @@ export async function createIdentity(runtime: Runtime, options: IdentityOptions 
       outbox.start();
       closers.push(() => outbox.stop());
     }
-    const sessions = new Sessions(db.kysely, kv, crypto, revocations, { ttlMs: config.refreshTokenTtlDays * 86_400_000, graceMs: config.refreshReuseGraceSeconds * 1000 }, now);
+    const sessions = new Sessions(
+      db.kysely,
+      kv,
+      crypto,
+      revocations,
+      { ttlMs: config.refreshTokenTtlDays * 86_400_000, graceMs: config.refreshReuseGraceSeconds * 1000 },
+      now,
+      (trx, userId, sessionId) => runtime.events.emit("auth.refresh.reused", { actor: { type: "user", id: userId }, target: `session:${sessionId}` }, trx),
+    );
     const usedSteps: UsedStepStore = {
       // Compare-and-set on the user row: a step is accepted only when later than
       // every step accepted before, on any instance (see src/auth/totp/used-steps.ts).

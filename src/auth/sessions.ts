@@ -11,7 +11,7 @@
  * other reuse of a spent token revokes the session (reuse detection).
  */
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { Keyring } from "../crypto/index.js";
 import type { Tables } from "../db/index.js";
 import { RampartError } from "../errors/index.js";
@@ -52,6 +52,8 @@ export class Sessions {
     private readonly revocations: RevocationList,
     private readonly settings: SessionSettings,
     private readonly now: () => number,
+    /** Records a detected reuse (the security event) in the revoking transaction. */
+    private readonly onReuse?: (trx: Transaction<Tables>, userId: string, sessionId: string) => Promise<void>,
   ) {}
 
   /** Creates a session and its first refresh token. */
@@ -85,6 +87,8 @@ export class Sessions {
 
     if (row.used_at === null) {
       const successor = newOpaqueToken();
+      // Sealed before the transaction: the keyring may read the database.
+      const sealed = this.settings.graceMs > 0 ? await this.keyring.encryptFor(row.user_id, successor, successorContext(tokenHash)) : undefined;
       const won = await this.db.transaction().execute(async (trx) => {
         const updated = await trx
           .updateTable("rampart_refresh_tokens")
@@ -98,10 +102,7 @@ export class Sessions {
           .values({ id: randomUUID(), session_id: row.session_id, user_id: row.user_id, token_hash: hashToken(successor), created_at: new Date(now), expires_at: row.expires_at })
           .execute();
         await trx.updateTable("rampart_sessions").set({ last_used_at: new Date(now) }).where("id", "=", row.session_id).execute();
-        if (this.settings.graceMs > 0) {
-          const sealed = await this.keyring.encryptFor(row.user_id, successor, successorContext(tokenHash));
-          await this.kv.set(successorKey(tokenHash), sealed, { ttlMs: this.settings.graceMs });
-        }
+        if (sealed !== undefined) await this.kv.set(successorKey(tokenHash), sealed, { ttlMs: this.settings.graceMs });
         return true;
       });
       if (won) return { kind: "rotated", userId: row.user_id, sessionId: row.session_id, refreshToken: successor };
@@ -117,29 +118,56 @@ export class Sessions {
         return { kind: "rotated", userId: row.user_id, sessionId: row.session_id, refreshToken: successor };
       }
     }
-    await this.revoke([row.session_id], "refresh-token-reuse");
+    await this.revoke([row.session_id], "refresh-token-reuse", async (trx) => {
+      await this.onReuse?.(trx, row.user_id, row.session_id);
+    });
     return { kind: "reused", userId: row.user_id, sessionId: row.session_id };
   }
 
-  /** Revokes sessions: marks them in the database and puts their sids on the revocation list. */
-  async revoke(sessionIds: readonly string[], reason: string): Promise<number> {
+  /**
+   * Revokes sessions: marks them in the database (with `audit` run in the same
+   * transaction), then puts their sids on the shared revocation list. A
+   * failure of the list after the commit is retried by calling again: the
+   * database update is a no-op then, the list write is not.
+   */
+  async revoke(sessionIds: readonly string[], reason: string, audit?: (trx: Transaction<Tables>, count: number) => Promise<void>): Promise<number> {
     if (sessionIds.length === 0) return 0;
-    const res = await this.db
+    const count = await this.db.transaction().execute(async (trx) => {
+      const n = await this.markRevoked(trx, sessionIds, reason);
+      await audit?.(trx, n);
+      return n;
+    });
+    await this.revocations.revokeSessions(sessionIds);
+    return count;
+  }
+
+  /** The database half of a revocation, inside the caller's transaction; call `publish` after the commit. */
+  async markRevoked(trx: Transaction<Tables>, sessionIds: readonly string[], reason: string): Promise<number> {
+    if (sessionIds.length === 0) return 0;
+    const res = await trx
       .updateTable("rampart_sessions")
       .set({ revoked_at: new Date(this.now()), revoke_reason: reason })
       .where("id", "in", sessionIds)
       .where("revoked_at", "is", null)
       .executeTakeFirst();
-    await this.revocations.revokeSessions(sessionIds);
     return Number(res.numUpdatedRows);
   }
 
-  /** Revokes every live session of a user, optionally keeping one (the caller's). */
-  async revokeAllOf(userId: string, reason: string, keep?: string): Promise<number> {
+  /** Puts sessions on the shared revocation list (their access tokens are refused everywhere). */
+  publish(sessionIds: readonly string[]): Promise<void> {
+    return sessionIds.length === 0 ? Promise.resolve() : this.revocations.revokeSessions(sessionIds);
+  }
+
+  /** Ids of a user's live sessions, optionally without one (the caller's). */
+  async liveIds(userId: string, keep?: string): Promise<string[]> {
     let q = this.db.selectFrom("rampart_sessions").select("id").where("user_id", "=", userId).where("revoked_at", "is", null).where("expires_at", ">", new Date(this.now()));
     if (keep) q = q.where("id", "!=", keep);
-    const ids = (await q.execute()).map((r) => r.id);
-    return this.revoke(ids, reason);
+    return (await q.execute()).map((r) => r.id);
+  }
+
+  /** Revokes every live session of a user, optionally keeping one. */
+  async revokeAllOf(userId: string, reason: string, options: { keep?: string; audit?: (trx: Transaction<Tables>, count: number) => Promise<void> } = {}): Promise<number> {
+    return this.revoke(await this.liveIds(userId, options.keep), reason, options.audit);
   }
 
   async list(userId: string) {

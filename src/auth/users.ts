@@ -6,9 +6,10 @@
  * through kv pub/sub when a user changes.
  */
 import { randomUUID } from "node:crypto";
-import type { Kysely, Transaction } from "kysely";
+import type { Insertable, Kysely, Transaction } from "kysely";
 import type { BlindIndex, Keyring } from "../crypto/index.js";
 import type { Tables } from "../db/index.js";
+import type { UsersTable } from "../db/tables.js";
 import type { KvStore, Unsubscribe } from "../kv/index.js";
 
 export type Db = Kysely<Tables> | Transaction<Tables>;
@@ -64,21 +65,25 @@ export class Users {
     return this.emailIndex.normalize(email);
   }
 
-  async insert(db: Db, input: { email: string; passwordHash: string | null; roles: string[] }): Promise<string> {
+  /**
+   * Builds a new user's row: a fresh id, and the email encrypted under that
+   * user's own key (created here). Call it before opening the transaction
+   * that inserts the row — the keyring uses the database itself, and the
+   * embedded database has one connection. `discard` shreds the key again when
+   * the insert does not happen.
+   */
+  async prepare(input: { email: string; passwordHash: string | null; roles: string[] }): Promise<{ row: Insertable<UsersTable>; discard: () => Promise<void> }> {
     const id = randomUUID();
     const email = this.normalizeEmail(input.email);
-    await db
-      .insertInto("rampart_users")
-      .values({
-        id,
-        email_enc: await this.keyring.encryptFor(id, email, emailContext(id)),
-        email_bidx: this.emailKey(email),
-        password_hash: input.passwordHash,
-        roles: input.roles,
-        password_changed_at: new Date(this.now()),
-      })
-      .execute();
-    return id;
+    const row: Insertable<UsersTable> = {
+      id,
+      email_enc: await this.keyring.encryptFor(id, email, emailContext(id)),
+      email_bidx: this.emailKey(email),
+      password_hash: input.passwordHash,
+      roles: input.roles,
+      password_changed_at: new Date(this.now()),
+    };
+    return { row, discard: async () => void (await this.keyring.shred(id)) };
   }
 
   findByEmail(db: Db, email: string) {

@@ -7,6 +7,7 @@
 import { ConfigError } from "../config/index.js";
 import { DataDirLockedError } from "../db/index.js";
 import { PendingMigrationsError } from "../runtime/index.js";
+import { PreflightError } from "../server/preflight.js";
 import { VERSION } from "../version.js";
 import { UsageError, wantsHelp, type Command, type CommandIo } from "./command.js";
 import { commands } from "./commands/index.js";
@@ -52,6 +53,10 @@ export async function main(io: CommandIo): Promise<number> {
     }
     if (err instanceof ConfigError) {
       io.stderr.write(`rampart: invalid configuration: ${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof PreflightError) {
+      io.stderr.write(`rampart ${command.name}: ${err.message}\nRun \`rampart preflight\` to check a configuration; docs/preflight.md lists what production refuses.\n`);
       return 1;
     }
     if (err instanceof PendingMigrationsError || err instanceof DataDirLockedError) {

@@ -5,6 +5,9 @@
  * README's configuration table (a test keeps the README in step).
  */
 import { boolean, host, httpUrl, integer, nonEmpty, oneOf, trustProxy, urlWithScheme } from "./parsers.js";
+import { corsOrigins } from "../http/cors-origins.js";
+import { DEFAULT_ALLOWED_TYPES, parseAllowedTypes } from "../files/types.js";
+import { DEFAULT_PLANS_JSON, parsePlanName, parsePlans } from "../quotas/plans.js";
 
 export interface VarSpec<T> {
   readonly env: string;
@@ -100,6 +103,17 @@ export const configSpec = {
   rateLimitPasswordForgotPerMinute: v({ env: "RATE_LIMIT_PASSWORD_FORGOT_PER_MINUTE", parse: integer(1, 1_000_000), default: "5", description: "`forgot` policy (password forgot and reset): requests per minute per client IP." }),
   rateLimitOnStoreError: v({ env: "RATE_LIMIT_ON_STORE_ERROR", parse: oneOf("open", "closed"), default: "open", description: "While Redis is unreachable: `open` limits with an in-process limiter (readiness `warn`), `closed` refuses with 503." }),
   rateLimitMemoryMaxKeys: v({ env: "RATE_LIMIT_MEMORY_MAX_KEYS", parse: integer(100, 100_000_000), default: "100000", description: "Most buckets the in-process limiter keeps; full buckets go first, then the least recently used." }),
+  corsOrigins: v({ env: "CORS_ORIGINS", parse: corsOrigins, description: "Origins whose browser scripts may call the API: comma-separated exact origins (`https://app.example.com`; scheme, host, port, no path), or `*` (never with credentials). Unset = no cross-origin access; `null` is never allowed." }),
+  corsAllowCredentials: v({ env: "CORS_ALLOW_CREDENTIALS", parse: boolean, default: "false", description: "Let the allowed origins send cookies and HTTP authentication (`Access-Control-Allow-Credentials`); refused with `CORS_ORIGINS=*`." }),
+  corsMaxAgeSeconds: v({ env: "CORS_MAX_AGE_SECONDS", parse: integer(0, 86_400), default: "600", description: "How long browsers may cache a preflight answer (`Access-Control-Max-Age`)." }),
+  hstsMaxAgeSeconds: v({ env: "HSTS_MAX_AGE_SECONDS", parse: integer(0, 63_072_000), default: "31536000", description: "`Strict-Transport-Security` max-age (with includeSubDomains), sent in production only; production refuses less than one year." }),
+  instances: v({ env: "RAMPART_INSTANCES", parse: integer(1, 10_000), default: "1", description: "How many server processes share these stores (all hosts and workers); production refuses more than 1 without `REDIS_URL` and `DATABASE_URL`." }),
+  uploadMaxBytes: v({ env: "UPLOAD_MAX_BYTES", parse: integer(1, 1_073_741_824), default: "10485760", description: "Largest file `POST /v1/files` accepts (default 10 MiB); a larger upload is refused with 413 while it streams." }),
+  uploadAllowedTypes: v({ env: "UPLOAD_ALLOWED_TYPES", parse: parseAllowedTypes, default: DEFAULT_ALLOWED_TYPES, description: "File types uploads may have, recognised by their magic bytes: a comma-separated subset of `png`, `jpeg`, `gif`, `webp`, `pdf`." }),
+  filesDir: v({ env: "RAMPART_FILES_DIR", parse: nonEmpty, description: "Directory of the encrypted upload blobs (shared by every instance in scale-out). Default `<RAMPART_DATA_DIR>/files`." }),
+  plans: v({ env: "RAMPART_PLANS", parse: parsePlans, default: DEFAULT_PLANS_JSON, description: "Quota plans as JSON: plan → meter (`api.requests`, `files.bytes`) → `{day?, month?}` limits per UTC day and month; a meter a plan omits is unlimited." }),
+  defaultPlan: v({ env: "RAMPART_DEFAULT_PLAN", parse: parsePlanName, default: "free", description: "Plan of users an admin has not put on another one; must be a plan of `RAMPART_PLANS`." }),
+  quotaPersistIntervalMs: v({ env: "QUOTA_PERSIST_INTERVAL_MS", parse: integer(100, 3_600_000), default: "10000", description: "How often each instance writes its quota usage to the database (for `/v1/admin/usage` and restarts); also written at shutdown." }),
   // --- end http hardening ---
 
   // --- crypto (src/crypto) ---

@@ -26,6 +26,8 @@ import type { RandomPool } from "./random.js";
 
 export const DEFAULT_FRAME_SIZE = 64 * 1024;
 const MAX_FRAMES = 2 ** 32;
+/** 16 MiB: a frame is buffered whole on both sides, so its size bounds memory per stream. */
+const MAX_FRAME_SIZE = 16 * 1024 * 1024;
 const MAX_HEADER_BYTES = 160 * 1024;
 
 function frameIv(base: Buffer, index: number): Buffer {
@@ -58,6 +60,7 @@ export interface FramedSealOptions {
 /** Encrypts a byte stream into a framed rp1 message, yielding the header then one buffer per frame. */
 export async function* sealFrames(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, o: FramedSealOptions): AsyncGenerator<Buffer> {
   const frameSize = o.frameSize ?? DEFAULT_FRAME_SIZE;
+  if (!Number.isInteger(frameSize) || frameSize < 1 || frameSize > MAX_FRAME_SIZE) throw new RangeError(`frameSize must be an integer from 1 to ${MAX_FRAME_SIZE}, instead got ${frameSize}`);
   const salt = o.random.bytes(SALT_BYTES);
   const nonce = o.random.bytes(NONCE_BYTES);
   const { key, commitment } = deriveMessageKey(o.prk, salt);
@@ -119,7 +122,8 @@ export async function* openFrames(source: AsyncIterable<Uint8Array> | Iterable<U
         if (!(err instanceof MalformedInput) || err.message !== "truncated" || q.length > MAX_HEADER_BYTES || !(await pull())) throw new DecryptionFailed();
       }
     }
-    if (!header.framed) throw new DecryptionFailed();
+    // A forged frame size must not make us buffer gigabytes before the first tag check.
+    if (!header.framed || header.frameSize > MAX_FRAME_SIZE) throw new DecryptionFailed();
     q.take(header.bodyStart);
     const prk = await resolveDek(header);
     const derived = deriveMessageKey(prk, header.salt);

@@ -14,6 +14,8 @@ interface Slot<V> {
 
 export class KeyCache<V> {
   private readonly map = new Map<string, Slot<V>>();
+  /** The most recently used key (last in the map), to skip re-inserting it on every hit. */
+  private newest: string | undefined;
 
   constructor(
     private readonly maxEntries: number,
@@ -33,15 +35,19 @@ export class KeyCache<V> {
       this.delete(key);
       return undefined;
     }
-    // Re-insert to mark as most recently used (Map keeps insertion order).
-    this.map.delete(key);
-    this.map.set(key, slot);
+    // Re-insert to mark as most recently used (Map keeps insertion order); the hot key usually already is.
+    if (key !== this.newest) {
+      this.map.delete(key);
+      this.map.set(key, slot);
+      this.newest = key;
+    }
     return slot.value;
   }
 
   set(key: string, value: V): void {
     this.delete(key);
     this.map.set(key, { value, expiresAt: this.clock.now() + this.maxAgeMs });
+    this.newest = key;
     while (this.map.size > this.maxEntries) {
       const oldest = this.map.keys().next().value as string;
       this.delete(oldest);
@@ -52,6 +58,7 @@ export class KeyCache<V> {
     const slot = this.map.get(key);
     if (slot === undefined) return false;
     this.map.delete(key);
+    if (this.newest === key) this.newest = undefined;
     this.dispose(slot.value, key);
     return true;
   }

@@ -105,6 +105,9 @@ export class Keyring {
     const ctx = canonicalContext(context);
     const { bytes, header } = parse(ciphertext);
     if (header.framed) return collect(this.decryptFrames([bytes], context));
+    // Hot path: a cached DEK, no closures.
+    const hit = this.keys.lookup(header);
+    if (hit) return openSingle(header, bytes, hit.prk, ctx);
     return this.withKey(
       () => this.keys.lookup(header),
       () => this.keys.load(header),

@@ -1,7 +1,8 @@
 /**
  * `rampart keys rewrap`: re-wraps every stored DEK that is not under the
  * current KEK version — subject keys in `rampart_subject_keys`, and the key
- * sections of rp1 headers in registered ciphertext columns — without touching
+ * sections of rp1 headers in registered ciphertext columns (and, for `local`,
+ * KEK rows still under an earlier master key) — without touching
  * a payload (the key section is outside the AAD; format.ts). Work is batched,
  * reported through `onProgress` after each batch, and resumable: subject keys
  * page by subject, columns by id with a cursor saved after each batch in
@@ -14,6 +15,7 @@ import { columnName, countColumn, parseStored, replaceValue, scanColumn, type Ci
 import { SHARED_KEY_CONTEXT } from "./data-keys.js";
 import { DecryptionFailed } from "./errors.js";
 import { encodeKeySection, replaceKeySection, toText } from "./format.js";
+import { LocalKek } from "./kek/local.js";
 import { refString, sameRef, type KekRef } from "./kek/types.js";
 import type { KeyringParts } from "./parts.js";
 import { subjectKeyContext } from "./subject-keys.js";
@@ -40,6 +42,8 @@ export interface RewrapResult {
   readonly ciphertexts: number;
   /** Values that could not be unwrapped (corrupt or under a retired version); retire stays refused while they exist. */
   readonly failed: number;
+  /** `local` only: KEK version rows re-wrapped from an earlier master key to the current one. */
+  readonly masterKeyRows: number;
 }
 
 const SECTION_MEMO_MAX = 10_000;
@@ -49,10 +53,12 @@ export async function rewrap(parts: KeyringParts, options: RewrapOptions = {}): 
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`rewrap: batchSize must be a positive integer, instead got ${batchSize}`);
   const target = await parts.kek.current();
   const counts = { subjectKeys: 0, ciphertexts: 0, failed: 0 };
+  // local: KEK rows still under an earlier master key (known from master-key-previous or a live rotation).
+  const masterKeyRows = parts.kek instanceof LocalKek ? await parts.kek.rewrapOldMasterRows() : 0;
   await rewrapSubjectKeys(parts, target, batchSize, options, counts);
   for (const column of parts.columns) await rewrapColumn(parts, column, target, batchSize, options, counts);
-  parts.log.info({ target: refString(target), ...counts }, "rewrap finished");
-  return { target, ...counts };
+  parts.log.info({ target: refString(target), masterKeyRows, ...counts }, "rewrap finished");
+  return { target, masterKeyRows, ...counts };
 }
 
 type Counts = { subjectKeys: number; ciphertexts: number; failed: number };

@@ -76,7 +76,7 @@ export async function keysStatus(parts: KeyringParts): Promise<KeysStatus> {
       ciphertexts: columnCounts.get(refString(ref))?.count ?? 0,
     };
   });
-  versions.sort((a, b) => refString(a.ref).localeCompare(refString(b.ref)) || a.ref.version - b.ref.version);
+  versions.sort((a, b) => `${a.ref.provider}/${a.ref.keyId}`.localeCompare(`${b.ref.provider}/${b.ref.keyId}`) || a.ref.version - b.ref.version);
   return {
     provider: parts.kek.name,
     current,

@@ -23,14 +23,41 @@ import {
   type QueryResult,
 } from "kysely";
 
+/**
+ * How long a query may wait for the embedded connection. A transaction that
+ * itself runs a query outside the transaction (through the plain Kysely
+ * instance) would wait for its own connection forever; this turns that bug
+ * into an error naming it instead of a hang.
+ */
+export const CONNECTION_WAIT_MS = 20_000;
+
+export class ConnectionWaitTimeout extends Error {
+  override readonly name = "ConnectionWaitTimeout";
+}
+
 class Mutex {
   private tail: Promise<void> = Promise.resolve();
-  lock(): Promise<() => void> {
+  lock(timeoutMs: number): Promise<() => void> {
     let release!: () => void;
     const next = new Promise<void>((r) => (release = r));
     const acquired = this.tail.then(() => release);
     this.tail = this.tail.then(() => next);
-    return acquired;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ConnectionWaitTimeout(`waited ${timeoutMs} ms for the embedded database connection: is a query running outside a transaction that holds it?`)), timeoutMs);
+      timer.unref();
+    });
+    return Promise.race([acquired, timeout]).then(
+      (r) => {
+        clearTimeout(timer);
+        return r;
+      },
+      (err: unknown) => {
+        // Give the slot back once it comes round, so the queue keeps moving.
+        void acquired.then((r) => r());
+        throw err;
+      },
+    );
   }
 }
 
@@ -65,7 +92,7 @@ class PGliteDriver implements Driver {
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    const release = await this.mutex.lock();
+    const release = await this.mutex.lock(CONNECTION_WAIT_MS);
     this.releases.set(this.connection, release);
     return this.connection;
   }

@@ -80,6 +80,8 @@ export interface UsersTable {
   updated_at: Timestamp;
   password_changed_at: NullableTime;
   erased_at: NullableTime;
+  /** Quota plan (src/quotas); null = RAMPART_DEFAULT_PLAN. */
+  plan: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** A login session (the access token's `sid`); its refresh tokens form one rotation family. */
@@ -148,7 +150,53 @@ export interface OutboxTable {
   last_error: string | null;
 }
 
+/** One audit entry: a link of the hash chain (src/audit). */
+export interface AuditLogTable {
+  seq: number;
+  at: Date;
+  actor_type: string;
+  actor_id: string | null;
+  action: string;
+  target: string | null;
+  ip_hash: string | null;
+  trace_id: string | null;
+  data: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditHeadTable {
+  id: number;
+  seq: number;
+  hash: string;
+}
+
+/** An uploaded file's metadata (src/files); the blob is an rp1 framed ciphertext under the owner's key, the name is encrypted too. */
+export interface FilesTable {
+  id: string;
+  user_id: string;
+  name_enc: string;
+  content_type: string;
+  /** Plaintext bytes (bigint: read back as a string by the drivers). */
+  size: ColumnType<string | number, number, number>;
+  created_at: Date;
+}
+
+/** Persisted usage of one meter by one user in one period (src/quotas/usage-store.ts). */
+export interface UsageTable {
+  user_id: string;
+  meter: string;
+  period: "day" | "month";
+  period_start: Date;
+  used: ColumnType<string | number, number, number>;
+  updated_at: Timestamp;
+}
+
 export interface Tables {
+  rampart_files: FilesTable;
+  rampart_usage: UsageTable;
+  rampart_audit_log: AuditLogTable;
+  rampart_audit_head: AuditHeadTable;
   rampart_users: UsersTable;
   rampart_sessions: SessionsTable;
   rampart_refresh_tokens: RefreshTokensTable;

@@ -34,6 +34,9 @@ export const securityEvents = {
   "user.roles.changed": { level: "warn", audit: true, description: "An admin changed a user's roles." },
   "signing-key.rotated": { level: "info", audit: true, description: "The access-token signing key was rotated." },
   "secret.rotated": { level: "info", audit: true, description: "A secret's value changed at its provider." },
+  "quota.warning": { level: "info", audit: false, description: "A user's meter reached 80% of its plan's limit in the current period (src/quotas)." },
+  "quota.exceeded": { level: "warn", audit: false, description: "A user's meter reached its plan's limit; requests are refused until the period resets (once per period)." },
+  "quota.plan.changed": { level: "info", audit: true, description: "An admin changed a user's quota plan." },
 } as const satisfies Record<string, EventSpec>;
 
 export type SecurityEventName = keyof typeof securityEvents;

@@ -3,7 +3,10 @@
  * id (from the request context) and the actor. Listeners (metrics, the audit
  * log) subscribe per runtime, never through module state.
  */
+import type { Transaction } from "kysely";
+import type { AuditLog } from "../audit/index.js";
 import { currentContext } from "../context/index.js";
+import type { Tables } from "../db/index.js";
 import type { Logger } from "../log/index.js";
 import { securityEvents, type SecurityEventName } from "./catalogue.js";
 
@@ -27,7 +30,10 @@ export type EventListener = (event: SecurityEvent) => void;
 export class SecurityEvents {
   private readonly listeners: EventListener[] = [];
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly audit?: AuditLog,
+  ) {}
 
   on(listener: EventListener): () => void {
     this.listeners.push(listener);
@@ -37,7 +43,13 @@ export class SecurityEvents {
     };
   }
 
-  emit(name: SecurityEventName, event: Omit<SecurityEvent, "name" | "traceId" | "ip">): void {
+  /**
+   * Logs the event, tells the listeners and, when the catalogue says so,
+   * appends it to the audit log — inside `trx` when the event records a change
+   * made in that transaction (so the change and its record commit together),
+   * else in a transaction of its own.
+   */
+  async emit(name: SecurityEventName, event: Omit<SecurityEvent, "name" | "traceId" | "ip">, trx?: Transaction<Tables>): Promise<void> {
     const ctx = currentContext();
     const full: SecurityEvent = { name, ...event, ...(ctx ? { traceId: ctx.traceId } : {}), ...(ctx?.ip ? { ip: ctx.ip } : {}) };
     const spec = securityEvents[name];
@@ -48,6 +60,10 @@ export class SecurityEvents {
       } catch (err) {
         this.log.error({ err, event: name }, "security event listener failed");
       }
+    }
+    if (spec.audit && this.audit) {
+      const input = { actorType: full.actor.type, actorId: full.actor.id, action: name, target: full.target, ip: full.ip, traceId: full.traceId, data: full.data };
+      await (trx ? this.audit.append(trx, input) : this.audit.appendNow(input));
     }
   }
 }

@@ -8,9 +8,10 @@
  * failures back off exponentially.
  */
 import { randomUUID } from "node:crypto";
-import { sql, type Kysely, type Transaction } from "kysely";
+import { sql, type Insertable, type Kysely, type Transaction } from "kysely";
 import type { Keyring } from "../crypto/index.js";
 import type { Tables } from "../db/index.js";
+import type { OutboxTable } from "../db/tables.js";
 import type { Logger } from "../log/index.js";
 import type { MailMessage, MailTransport } from "./transport.js";
 
@@ -33,12 +34,20 @@ export class Outbox {
 
   constructor(private readonly o: OutboxOptions) {}
 
-  /** Queues a message for `userId` inside the caller's transaction. */
-  async enqueue(trx: Transaction<Tables> | Kysely<Tables>, userId: string, kind: string, message: MailMessage): Promise<string> {
+  /**
+   * Encrypts a message for `userId` and returns the row to insert with
+   * `enqueue` inside the transaction of the change that sends it (encrypt first:
+   * the keyring may use the database, which a transaction holds in embedded mode).
+   */
+  async prepare(userId: string, kind: string, message: MailMessage): Promise<Insertable<OutboxTable>> {
     const id = randomUUID();
     const message_enc = await this.o.keyring.encryptFor(userId, JSON.stringify(message), context(id));
-    await trx.insertInto("rampart_outbox").values({ id, user_id: userId, kind, message_enc, created_at: new Date(this.o.now()), next_attempt_at: new Date(this.o.now()) }).execute();
-    return id;
+    return { id, user_id: userId, kind, message_enc, created_at: new Date(this.o.now()), next_attempt_at: new Date(this.o.now()) };
+  }
+
+  /** Queues a prepared message inside the caller's transaction. */
+  async enqueue(trx: Transaction<Tables> | Kysely<Tables>, row: Insertable<OutboxTable>): Promise<void> {
+    await trx.insertInto("rampart_outbox").values(row).execute();
   }
 
   start(): void {

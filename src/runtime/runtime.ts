@@ -6,6 +6,7 @@
  */
 import type { DestinationStream } from "pino";
 import type { Config } from "../config/index.js";
+import { AuditLog } from "../audit/index.js";
 import { createKeyring, type Keyring } from "../crypto/index.js";
 import { CIPHERTEXT_COLUMNS, openDatabase, pendingMigrations, migrateToLatest, type Database } from "../db/index.js";
 import { SecurityEvents } from "../events/index.js";
@@ -26,6 +27,8 @@ export interface Runtime {
   readonly secrets: SecretsService;
   /** Envelope encryption: KEK provider, data keys, per-subject keys, blind indexes. */
   readonly crypto: Keyring;
+  /** The tamper-evident audit log; security events marked `audit` are appended to it. */
+  readonly audit: AuditLog;
   readonly events: SecurityEvents;
   /** Readiness probes; capabilities add theirs. */
   readonly healthChecks: HealthCheck[];
@@ -74,7 +77,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     const crypto = await createKeyring({ config, db: db.kysely, secrets, log, clock, kv });
     opened.push(() => crypto.close());
     for (const column of CIPHERTEXT_COLUMNS) crypto.registerCiphertextColumn(column);
-    return assemble({ config, clock, redactor, log, db, kv, secrets, crypto });
+    const audit = new AuditLog(db.kysely, await crypto.blindIndex("audit.ip"), clock);
+    return assemble({ config, clock, redactor, log, db, kv, secrets, crypto, audit });
   } catch (err) {
     await unwind();
     throw err;
@@ -82,12 +86,12 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
 }
 
 function assemble(parts: Omit<Runtime, "healthChecks" | "onClose" | "close" | "events">): Runtime {
-  const { db, kv, secrets, crypto, log } = parts;
+  const { db, kv, secrets, crypto, log, audit } = parts;
   const closers: (() => Promise<void> | void)[] = [];
   let closing: Promise<void> | undefined;
   return {
     ...parts,
-    events: new SecurityEvents(log),
+    events: new SecurityEvents(log, audit),
     healthChecks: [
       { name: "database", probe: () => db.ping() },
       { name: "kv", probe: () => kv.ping() },

@@ -11,7 +11,10 @@ import { identityRoutes } from "../auth/routes/index.js";
 import { jwksPlugin } from "../auth/tokens/plugin.js";
 import { createRateLimiting, rateLimitPlugin } from "../ratelimit/index.js";
 import { resolveTraceId } from "../context/index.js";
+import { fileRoutes } from "../files/index.js";
 import { healthPlugin } from "../health/index.js";
+import { httpProtectionsOptions, httpProtectionsPlugin } from "../http/plugin.js";
+import { quotaPlugin, quotaRoutes } from "../quotas/index.js";
 import type { Runtime } from "../runtime/index.js";
 import { VERSION } from "../version.js";
 import { accessLogPlugin } from "./plugins/access-log.js";
@@ -60,6 +63,7 @@ export async function buildApp(runtime: Runtime, options: BuildAppOptions = {}):
   await app.register(accessLogPlugin, { log });
   await app.register(errorsPlugin, { log });
   // --- protections on every response (headers, CORS, HTTPS) ---
+  await app.register(httpProtectionsPlugin, httpProtectionsOptions(config));
   // --- end protections ---
   await registerOpenApi(app, { version: VERSION, publicUrl: config.publicUrl });
   await app.register(healthPlugin, { checks: runtime.healthChecks, timeoutMs: config.healthCheckTimeoutMs, log, version: VERSION });
@@ -70,6 +74,10 @@ export async function buildApp(runtime: Runtime, options: BuildAppOptions = {}):
   await app.register(jwksPlugin, { tokens: app.identity.tokens });
   await app.register(identityRoutes, { prefix: "/v1", identity: app.identity });
   // --- capability routes (one register line each) ---
+  // Quotas: counts api.requests on every authenticated request (root onRequest hook, 404s included; after auth and rate limiting).
+  await app.register(quotaPlugin, { runtime });
+  await app.register(quotaRoutes, { prefix: "/v1", quotas: app.quotas });
+  await app.register(fileRoutes, { prefix: "/v1", runtime, quotas: app.quotas });
   // --- end capability routes ---
   if (options.configure) await options.configure(app);
   return app;

@@ -1,5 +1,5 @@
 /**
- * Runs the server: runtime → schema policy → app → listen, and a graceful
+ * Runs the server: production preflight → runtime → schema policy → app → listen, and a graceful
  * shutdown on SIGTERM/SIGINT: stop accepting, let in-flight requests finish
  * within SHUTDOWN_TIMEOUT_MS (then cut the rest), close pools, exit 0.
  */
@@ -8,6 +8,7 @@ import type { FastifyInstance } from "fastify";
 import type { Config } from "../config/index.js";
 import { createRuntime, type Runtime, type RuntimeOptions } from "../runtime/index.js";
 import { buildApp, type BuildAppOptions } from "./app.js";
+import { assertProductionReady } from "./preflight.js";
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -26,6 +27,8 @@ export interface ServeOptions extends BuildAppOptions {
 
 export async function serve(config: Config, options: ServeOptions = {}): Promise<RunningServer> {
   const started = performance.now();
+  // Production refuses insecure settings, all listed at once, before anything starts (preflight.ts).
+  if (config.nodeEnv === "production") await assertProductionReady(config, options.runtime);
   const runtime = await createRuntime(config, options.runtime);
   let app: FastifyInstance;
   try {

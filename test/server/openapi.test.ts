@@ -14,7 +14,7 @@ describe("OpenAPI document and route schemas", () => {
           "/v1/things/:id",
           {
             schema: {
-              params: Type.Object({ id: Type.String({ maxLength: 40 }) }),
+              params: Type.Object({ id: Type.String({ maxLength: 40 }) }, { additionalProperties: false }),
               body: Type.Object({ name: Type.String({ maxLength: 100 }) }, { additionalProperties: false }),
               response: { 200: Envelope(Type.Object({ id: Type.String(), name: Type.String() })) },
             },

@@ -55,7 +55,7 @@ async function requireUser(identity: Identity, id: string) {
 export async function unlockUser(identity: Identity, adminId: string, id: string): Promise<{ wasLocked: boolean }> {
   const row = await requireUser(identity, id);
   const wasLocked = row.email_bidx ? await identity.lockout.unlock(row.email_bidx) : false;
-  identity.runtime.events.emit("auth.unlocked", { actor: { type: "admin", id: adminId }, target: `user:${id}`, data: { wasLocked } });
+  await identity.runtime.events.emit("auth.unlocked", { actor: { type: "admin", id: adminId }, target: `user:${id}`, data: { wasLocked } });
   return { wasLocked };
 }
 
@@ -63,10 +63,15 @@ export async function disableUser(identity: Identity, adminId: string, id: strin
   const { runtime, users } = identity;
   await requireUser(identity, id);
   if (id === adminId) throw new RampartError("CONFLICT", { message: "An admin cannot disable their own account." });
-  await runtime.db.kysely.updateTable("rampart_users").set({ status: "disabled", updated_at: new Date(runtime.clock.now()) }).where("id", "=", id).execute();
+  const sessionIds = await identity.sessions.liveIds(id);
+  const sessionsRevoked = await runtime.db.kysely.transaction().execute(async (trx) => {
+    await trx.updateTable("rampart_users").set({ status: "disabled", updated_at: new Date(runtime.clock.now()) }).where("id", "=", id).execute();
+    const n = await identity.sessions.markRevoked(trx, sessionIds, "disabled");
+    await runtime.events.emit("user.disabled", { actor: { type: "admin", id: adminId }, target: `user:${id}`, data: { sessionsRevoked: n } }, trx);
+    return n;
+  });
+  await identity.sessions.publish(sessionIds);
   await users.changed(id);
-  const sessionsRevoked = await logoutAll(identity, id, "disabled", "admin", adminId);
-  runtime.events.emit("user.disabled", { actor: { type: "admin", id: adminId }, target: `user:${id}` });
   return { sessionsRevoked };
 }
 
@@ -79,11 +84,15 @@ export async function setRoles(identity: Identity, adminId: string, id: string, 
   const before = await requireUser(identity, id);
   const next = [...new Set(roles)].sort();
   if (id === adminId && before.roles.includes("admin") && !next.includes("admin")) throw new RampartError("CONFLICT", { message: "An admin cannot remove their own admin role." });
-  await runtime.db.kysely.updateTable("rampart_users").set({ roles: next, updated_at: new Date(runtime.clock.now()) }).where("id", "=", id).execute();
-  await users.changed(id);
   // Tokens carry roles: end the sessions so no token keeps the old ones.
-  await logoutAll(identity, id, "roles-changed", "admin", adminId);
-  runtime.events.emit("user.roles.changed", { actor: { type: "admin", id: adminId }, target: `user:${id}`, data: { from: before.roles, to: next } });
+  const sessionIds = await identity.sessions.liveIds(id);
+  await runtime.db.kysely.transaction().execute(async (trx) => {
+    await trx.updateTable("rampart_users").set({ roles: next, updated_at: new Date(runtime.clock.now()) }).where("id", "=", id).execute();
+    const n = await identity.sessions.markRevoked(trx, sessionIds, "roles-changed");
+    await runtime.events.emit("user.roles.changed", { actor: { type: "admin", id: adminId }, target: `user:${id}`, data: { from: before.roles, to: next, sessionsRevoked: n } }, trx);
+  });
+  await identity.sessions.publish(sessionIds);
+  await users.changed(id);
   return (await users.profile(id))!;
 }
 

@@ -38,12 +38,16 @@ export async function createApiKey(identity: Identity, principal: Principal, inp
     }
   }
   const generated = generateApiKey();
-  const row = await runtime.db.kysely
-    .insertInto("rampart_api_keys")
-    .values({ id: generated.id, user_id: principal.userId, name: input.name, prefix: generated.prefix, secret_hash: generated.hash, scopes, created_at: new Date(now), expires_at: expiresAt })
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  runtime.events.emit("apikey.created", { actor: { type: principal.kind === "api-key" ? "api-key" : "user", id: principal.apiKeyId ?? principal.userId }, target: `apikey:${generated.id}`, data: { scopes } });
+  const row = await runtime.db.kysely.transaction().execute(async (trx) => {
+    const created = await trx
+      .insertInto("rampart_api_keys")
+      .values({ id: generated.id, user_id: principal.userId, name: input.name, prefix: generated.prefix, secret_hash: generated.hash, scopes, created_at: new Date(now), expires_at: expiresAt })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const actor = principal.kind === "api-key" ? { type: "api-key" as const, id: principal.apiKeyId! } : { type: "user" as const, id: principal.userId };
+    await runtime.events.emit("apikey.created", { actor, target: `apikey:${generated.id}`, data: { scopes, owner: principal.userId } }, trx);
+    return created;
+  });
   return { ...view(row), key: generated.key };
 }
 
@@ -54,16 +58,20 @@ export async function listApiKeys(identity: Identity, userId: string): Promise<A
 
 export async function revokeApiKey(identity: Identity, userId: string, id: string): Promise<void> {
   const { runtime } = identity;
-  const res = await runtime.db.kysely
-    .updateTable("rampart_api_keys")
-    .set({ revoked_at: new Date(runtime.clock.now()) })
-    .where("id", "=", id)
-    .where("user_id", "=", userId)
-    .where("revoked_at", "is", null)
-    .executeTakeFirst();
+  const revoked = await runtime.db.kysely.transaction().execute(async (trx) => {
+    const res = await trx
+      .updateTable("rampart_api_keys")
+      .set({ revoked_at: new Date(runtime.clock.now()) })
+      .where("id", "=", id)
+      .where("user_id", "=", userId)
+      .where("revoked_at", "is", null)
+      .executeTakeFirst();
+    if (res.numUpdatedRows !== 1n) return false;
+    await runtime.events.emit("apikey.revoked", { actor: { type: "user", id: userId }, target: `apikey:${id}` }, trx);
+    return true;
+  });
   // Someone else's key and an unknown key look the same.
-  if (res.numUpdatedRows !== 1n) throw new RampartError("NOT_FOUND", { message: "No such API key." });
-  runtime.events.emit("apikey.revoked", { actor: { type: "user", id: userId }, target: `apikey:${id}` });
+  if (!revoked) throw new RampartError("NOT_FOUND", { message: "No such API key." });
 }
 
 /** Resolves `rp_...` to a principal, or null (the caller answers 401 the same way for every failure). */

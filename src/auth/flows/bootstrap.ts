@@ -10,9 +10,8 @@ import { register } from "./register.js";
 import type { PublicUser } from "./common.js";
 
 export async function createAdmin(identity: Identity, email: string, password: string): Promise<PublicUser> {
-  const user = await register(identity, { email, password, roles: ["admin", "user"] });
-  identity.runtime.events.emit("user.roles.changed", { actor: { type: "system" }, target: `user:${user.id}`, data: { from: [], to: user.roles, via: "create-admin" } });
-  return user;
+  // The registration's audit entry records the admin role (auth.registered with its roles).
+  return register(identity, { email, password, roles: ["admin", "user"] });
 }
 
 /** At start: creates the bootstrap admin once (a no-op when the account exists). */

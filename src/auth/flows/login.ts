@@ -23,15 +23,15 @@ export async function login(identity: Identity, input: { email: string; password
   const account = users.emailKey(input.email);
   const decision = await lockout.begin(account);
   if (!decision.allowed) {
-    if (decision.lockedNow) runtime.events.emit("auth.locked", { actor: { type: "anonymous" }, target: `account:${account.slice(0, 16)}` });
+    if (decision.lockedNow) await runtime.events.emit("auth.locked", { actor: { type: "anonymous" }, target: `account:${account.slice(0, 16)}` });
     throw new RampartError("ACCOUNT_LOCKED", { headers: { "retry-after": retryAfterSeconds(decision.retryAfterMs) } });
   }
   const user = await users.findByEmail(runtime.db.kysely, input.email);
   const verified = user?.password_hash && user.status !== "erased" ? await hasher.verify(user.password_hash, input.password) : await hasher.dummyVerify(input.password);
   if (!user || !verified.ok) {
     const lockedNow = await lockout.fail(account, decision.attempt);
-    runtime.events.emit("auth.login.failed", { actor: { type: "anonymous" }, ...(user ? { target: `user:${user.id}` } : {}), data: { attempt: decision.attempt } });
-    if (lockedNow) runtime.events.emit("auth.locked", { actor: { type: "anonymous" }, ...(user ? { target: `user:${user.id}` } : {}) });
+    await runtime.events.emit("auth.login.failed", { actor: { type: "anonymous" }, ...(user ? { target: `user:${user.id}` } : {}), data: { attempt: decision.attempt } });
+    if (lockedNow) await runtime.events.emit("auth.locked", { actor: { type: "anonymous" }, ...(user ? { target: `user:${user.id}` } : {}) });
     throw new RampartError("INVALID_CREDENTIALS");
   }
   await lockout.succeed(account);
@@ -47,7 +47,7 @@ export async function login(identity: Identity, input: { email: string; password
     return { mfaRequired: true, mfaToken };
   }
   const pair = await startSession(identity, user.id, client, false);
-  runtime.events.emit("auth.login.succeeded", { actor: { type: "user", id: user.id }, target: `user:${user.id}` });
+  await runtime.events.emit("auth.login.succeeded", { actor: { type: "user", id: user.id }, target: `user:${user.id}` });
   return pair;
 }
 
@@ -59,20 +59,20 @@ export async function verifyMfa(identity: Identity, input: { mfaToken: string; c
   if (!raw) throw new RampartError("UNAUTHENTICATED", { message: "The MFA challenge is unknown or expired; log in again." });
   const challenge = JSON.parse(raw) as { userId: string; client: ClientInfo };
   const attempt = await mfaAttempts.attempt(key);
-  const fail = (reason: string): never => {
-    runtime.events.emit("mfa.failed", { actor: { type: "user", id: challenge.userId }, target: `user:${challenge.userId}`, data: { reason } });
+  const fail = async (reason: string): Promise<never> => {
+    await runtime.events.emit("mfa.failed", { actor: { type: "user", id: challenge.userId }, target: `user:${challenge.userId}`, data: { reason } });
     throw new RampartError("INVALID_MFA_CODE");
   };
   if (!attempt.allowed) {
     await runtime.kv.del(key);
-    fail("attempts-exhausted");
+    await fail("attempts-exhausted");
   }
   const ok = await checkSecondFactor(identity, challenge.userId, input.code);
-  if (!ok) fail("wrong-code");
+  if (!ok) await fail("wrong-code");
   // The challenge is single use: of two concurrent successes only one gets a session.
-  if ((await runtime.kv.consume(key)) === null) fail("challenge-spent");
+  if ((await runtime.kv.consume(key)) === null) await fail("challenge-spent");
   const pair = await startSession(identity, challenge.userId, challenge.client, true);
-  runtime.events.emit("auth.login.succeeded", { actor: { type: "user", id: challenge.userId }, target: `user:${challenge.userId}`, data: { mfa: true } });
+  await runtime.events.emit("auth.login.succeeded", { actor: { type: "user", id: challenge.userId }, target: `user:${challenge.userId}`, data: { mfa: true } });
   return pair;
 }
 
@@ -93,14 +93,16 @@ export async function checkSecondFactor(identity: Identity, userId: string, code
   if (normalizeBackupCode(code) === null) return false;
   const hash = hashBackupCode(code);
   if (hash === null) return false;
-  const spent = await runtime.db.kysely
-    .updateTable("rampart_backup_codes")
-    .set({ used_at: new Date(runtime.clock.now()) })
-    .where("user_id", "=", userId)
-    .where("code_hash", "=", hash)
-    .where("used_at", "is", null)
-    .executeTakeFirst();
-  if (spent.numUpdatedRows !== 1n) return false;
-  runtime.events.emit("mfa.backup-code.used", { actor: { type: "user", id: userId }, target: `user:${userId}` });
-  return true;
+  return runtime.db.kysely.transaction().execute(async (trx) => {
+    const spent = await trx
+      .updateTable("rampart_backup_codes")
+      .set({ used_at: new Date(runtime.clock.now()) })
+      .where("user_id", "=", userId)
+      .where("code_hash", "=", hash)
+      .where("used_at", "is", null)
+      .executeTakeFirst();
+    if (spent.numUpdatedRows !== 1n) return false;
+    await runtime.events.emit("mfa.backup-code.used", { actor: { type: "user", id: userId }, target: `user:${userId}` }, trx);
+    return true;
+  });
 }

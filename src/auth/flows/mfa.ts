@@ -45,7 +45,7 @@ export async function confirmTotp(identity: Identity, userId: string, code: stri
   const secret = await decryptTotpSecret(identity, userId, row.totp_pending_enc, "totp_pending");
   const match = await verifyTotpOnce({ secret, code, nowMs: runtime.clock.now(), userId, usedSteps });
   if (!match.ok) {
-    runtime.events.emit("mfa.failed", { actor: { type: "user", id: userId }, target: `user:${userId}`, data: { reason: "enroll-confirm" } });
+    await runtime.events.emit("mfa.failed", { actor: { type: "user", id: userId }, target: `user:${userId}`, data: { reason: "enroll-confirm" } });
     throw new RampartError("INVALID_MFA_CODE");
   }
   const enc = await runtime.crypto.encryptFor(userId, secret, secretContext(userId, "totp_secret"));
@@ -57,10 +57,11 @@ export async function confirmTotp(identity: Identity, userId: string, code: stri
       .where("mfa_enabled", "=", false)
       .executeTakeFirst();
     if (done.numUpdatedRows !== 1n) throw new RampartError("CONFLICT", { message: "MFA was enabled concurrently." });
-    return writeBackupCodes(trx, userId);
+    const codes = await writeBackupCodes(trx, userId);
+    await runtime.events.emit("mfa.enabled", { actor: { type: "user", id: userId }, target: `user:${userId}` }, trx);
+    return codes;
   });
   await users.changed(userId);
-  runtime.events.emit("mfa.enabled", { actor: { type: "user", id: userId }, target: `user:${userId}` });
   return { backupCodes };
 }
 
@@ -71,24 +72,27 @@ export async function disableTotp(identity: Identity, userId: string, input: { p
   const verified = row.password_hash ? await hasher.verify(row.password_hash, input.password) : { ok: false };
   if (!verified.ok) throw new RampartError("INVALID_CREDENTIALS");
   if (!(await checkSecondFactor(identity, userId, input.code))) {
-    runtime.events.emit("mfa.failed", { actor: { type: "user", id: userId }, target: `user:${userId}`, data: { reason: "disable" } });
+    await runtime.events.emit("mfa.failed", { actor: { type: "user", id: userId }, target: `user:${userId}`, data: { reason: "disable" } });
     throw new RampartError("INVALID_MFA_CODE");
   }
   await runtime.db.kysely.transaction().execute(async (trx) => {
     await trx.updateTable("rampart_users").set({ mfa_enabled: false, totp_secret_enc: null, totp_pending_enc: null, updated_at: new Date(runtime.clock.now()) }).where("id", "=", userId).execute();
     await trx.deleteFrom("rampart_backup_codes").where("user_id", "=", userId).execute();
+    await runtime.events.emit("mfa.disabled", { actor: { type: "user", id: userId }, target: `user:${userId}` }, trx);
   });
   await users.changed(userId);
-  runtime.events.emit("mfa.disabled", { actor: { type: "user", id: userId }, target: `user:${userId}` });
 }
 
 export async function regenerateBackupCodes(identity: Identity, userId: string, code: string): Promise<{ backupCodes: string[] }> {
   const { runtime } = identity;
   if (!/^\d{6}$/.test(code.replace(/\s+/g, "")) || !(await checkSecondFactor(identity, userId, code))) {
-    runtime.events.emit("mfa.failed", { actor: { type: "user", id: userId }, target: `user:${userId}`, data: { reason: "regenerate" } });
+    await runtime.events.emit("mfa.failed", { actor: { type: "user", id: userId }, target: `user:${userId}`, data: { reason: "regenerate" } });
     throw new RampartError("INVALID_MFA_CODE");
   }
-  const backupCodes = await runtime.db.kysely.transaction().execute((trx) => writeBackupCodes(trx, userId));
-  runtime.events.emit("mfa.backup-codes.regenerated", { actor: { type: "user", id: userId }, target: `user:${userId}` });
+  const backupCodes = await runtime.db.kysely.transaction().execute(async (trx) => {
+    const codes = await writeBackupCodes(trx, userId);
+    await runtime.events.emit("mfa.backup-codes.regenerated", { actor: { type: "user", id: userId }, target: `user:${userId}` }, trx);
+    return codes;
+  });
   return { backupCodes };
 }

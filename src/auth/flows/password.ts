@@ -21,7 +21,7 @@ export async function changePassword(identity: Identity, userId: string, session
   if (!decision.allowed) throw new RampartError("ACCOUNT_LOCKED", { headers: { "retry-after": retryAfterSeconds(decision.retryAfterMs) } });
   const verified = await hasher.verify(row.password_hash, input.currentPassword);
   if (!verified.ok) {
-    if (await lockout.fail(row.email_bidx, decision.attempt)) runtime.events.emit("auth.locked", { actor: { type: "user", id: userId }, target: `user:${userId}` });
+    if (await lockout.fail(row.email_bidx, decision.attempt)) await runtime.events.emit("auth.locked", { actor: { type: "user", id: userId }, target: `user:${userId}` });
     throw new RampartError("INVALID_CREDENTIALS", { message: "The current password is incorrect." });
   }
   await lockout.succeed(row.email_bidx);
@@ -29,9 +29,14 @@ export async function changePassword(identity: Identity, userId: string, session
   const normalized = await policy.assertAcceptable(input.newPassword, { userInputs: emailInputs(profile?.email ?? ""), path: "body.newPassword" });
   const hash = await hasher.hash(normalized);
   const now = new Date(runtime.clock.now());
-  await runtime.db.kysely.updateTable("rampart_users").set({ password_hash: hash, password_changed_at: now, updated_at: now }).where("id", "=", userId).execute();
-  const sessionsRevoked = await sessions.revokeAllOf(userId, "password-changed", sessionId);
-  runtime.events.emit("auth.password.changed", { actor: { type: "user", id: userId }, target: `user:${userId}`, data: { sessionsRevoked } });
+  const others = await sessions.liveIds(userId, sessionId);
+  const sessionsRevoked = await runtime.db.kysely.transaction().execute(async (trx) => {
+    await trx.updateTable("rampart_users").set({ password_hash: hash, password_changed_at: now, updated_at: now }).where("id", "=", userId).execute();
+    const n = await sessions.markRevoked(trx, others, "password-changed");
+    await runtime.events.emit("auth.password.changed", { actor: { type: "user", id: userId }, target: `user:${userId}`, data: { sessionsRevoked: n } }, trx);
+    return n;
+  });
+  await sessions.publish(others);
   return { sessionsRevoked };
 }
 
@@ -53,18 +58,19 @@ async function sendResetMail(identity: Identity, email: string): Promise<void> {
   const ttlMinutes = runtime.config.passwordResetTtlMinutes;
   // Built from the configured public URL, never from the request's Host header.
   const link = `${runtime.config.publicUrl}/reset-password?token=${encodeURIComponent(token)}`;
+  const mail = await outbox.prepare(user.id, "password-reset", {
+    to: profile.email,
+    subject: "Reset your password",
+    text: `Someone asked to reset the password of your account.\n\nTo choose a new password, open this link within ${ttlMinutes} minutes:\n\n${link}\n\nIf it was not you, ignore this message; your password stays the same.\n`,
+  });
   await runtime.db.kysely.transaction().execute(async (trx) => {
     await trx
       .insertInto("rampart_password_resets")
       .values({ id: randomUUID(), user_id: user.id, token_hash: hashToken(token), created_at: new Date(now), expires_at: new Date(now + ttlMinutes * 60_000) })
       .execute();
-    await outbox.enqueue(trx, user.id, "password-reset", {
-      to: profile.email,
-      subject: "Reset your password",
-      text: `Someone asked to reset the password of your account.\n\nTo choose a new password, open this link within ${ttlMinutes} minutes:\n\n${link}\n\nIf it was not you, ignore this message; your password stays the same.\n`,
-    });
+    await outbox.enqueue(trx, mail);
   });
-  runtime.events.emit("auth.password.reset.requested", { actor: { type: "anonymous" }, target: `user:${user.id}` });
+  await runtime.events.emit("auth.password.reset.requested", { actor: { type: "anonymous" }, target: `user:${user.id}` });
   await outbox.kick();
 }
 
@@ -85,7 +91,8 @@ export async function resetPassword(identity: Identity, input: { token: string; 
   const profile = await users.profile(pending.user_id);
   const normalized = await policy.assertAcceptable(input.newPassword, { userInputs: emailInputs(profile?.email ?? ""), path: "body.newPassword" });
   const hash = await hasher.hash(normalized);
-  const userId = await runtime.db.kysely.transaction().execute(async (trx) => {
+  const sessionIds = await sessions.liveIds(pending.user_id);
+  const result = await runtime.db.kysely.transaction().execute(async (trx) => {
     const spent = await trx
       .updateTable("rampart_password_resets")
       .set({ used_at: now })
@@ -98,11 +105,12 @@ export async function resetPassword(identity: Identity, input: { token: string; 
     await trx.updateTable("rampart_users").set({ password_hash: hash, password_changed_at: now, updated_at: now }).where("id", "=", spent.user_id).where("status", "=", "active").execute();
     // Every other outstanding reset link of this user dies with this one.
     await trx.updateTable("rampart_password_resets").set({ used_at: now }).where("user_id", "=", spent.user_id).where("used_at", "is", null).execute();
-    return spent.user_id;
+    const n = await sessions.markRevoked(trx, sessionIds, "password-reset");
+    await runtime.events.emit("auth.password.reset", { actor: { type: "user", id: spent.user_id }, target: `user:${spent.user_id}`, data: { sessionsRevoked: n } }, trx);
+    return { userId: spent.user_id, sessionsRevoked: n };
   });
-  if (!userId) throw invalid();
-  const sessionsRevoked = await sessions.revokeAllOf(userId, "password-reset");
+  if (!result) throw invalid();
+  await sessions.publish(sessionIds);
   await identity.lockout.unlock(users.emailKey(profile?.email ?? "")).catch(() => false);
-  runtime.events.emit("auth.password.reset", { actor: { type: "user", id: userId }, target: `user:${userId}`, data: { sessionsRevoked } });
-  return { sessionsRevoked };
+  return { sessionsRevoked: result.sessionsRevoked };
 }

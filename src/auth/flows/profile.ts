@@ -13,13 +13,12 @@ export async function updateMe(identity: Identity, userId: string, input: { name
   const { runtime, users } = identity;
   if (input.name !== undefined) {
     const name = input.name === null ? null : input.name.normalize("NFC").trim();
-    await runtime.db.kysely
-      .updateTable("rampart_users")
-      .set({ name_enc: name ? await users.encryptName(userId, name) : null, updated_at: new Date(runtime.clock.now()) })
-      .where("id", "=", userId)
-      .execute();
+    const nameEnc = name ? await users.encryptName(userId, name) : null;
+    await runtime.db.kysely.transaction().execute(async (trx) => {
+      await trx.updateTable("rampart_users").set({ name_enc: nameEnc, updated_at: new Date(runtime.clock.now()) }).where("id", "=", userId).execute();
+      await runtime.events.emit("user.updated", { actor: { type: "user", id: userId }, target: `user:${userId}`, data: { fields: ["name"] } }, trx);
+    });
     await users.changed(userId);
-    runtime.events.emit("user.updated", { actor: { type: "user", id: userId }, target: `user:${userId}`, data: { fields: ["name"] } });
   }
   return getMe(identity, userId);
 }

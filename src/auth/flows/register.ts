@@ -17,15 +17,20 @@ export async function register(identity: Identity, input: { email: string; passw
   const normalized = await policy.assertAcceptable(input.password, { userInputs: emailInputs(email) });
   if (await users.findByEmail(runtime.db.kysely, email)) throw new RampartError("EMAIL_TAKEN");
   const passwordHash = await hasher.hash(normalized);
-  let id: string;
+  const roles = input.roles ?? ["user"];
+  const { row, discard } = await users.prepare({ email, passwordHash, roles });
+  const id = row.id;
   try {
-    id = await users.insert(runtime.db.kysely, { email, passwordHash, roles: input.roles ?? ["user"] });
+    await runtime.db.kysely.transaction().execute(async (trx) => {
+      await trx.insertInto("rampart_users").values(row).execute();
+      await runtime.events.emit("auth.registered", { actor: { type: "user", id }, target: `user:${id}`, data: { roles } }, trx);
+    });
   } catch (err) {
+    await discard().catch(() => undefined);
     // Two registrations racing for one email: the unique blind index decides.
     if ((err as { code?: string }).code === UNIQUE_VIOLATION) throw new RampartError("EMAIL_TAKEN");
     throw err;
   }
-  runtime.events.emit("auth.registered", { actor: { type: "user", id }, target: `user:${id}` });
   const profile = await users.profile(id);
   return publicUser(profile!);
 }

@@ -5,26 +5,25 @@ import { tokenPair, type TokenPair } from "./common.js";
 
 export async function refresh(identity: Identity, refreshToken: string): Promise<TokenPair> {
   const outcome = await identity.sessions.rotate(refreshToken);
-  if (outcome.kind === "reused") {
-    identity.runtime.events.emit("auth.refresh.reused", { actor: { type: "user", id: outcome.userId }, target: `session:${outcome.sessionId}` });
-    throw new RampartError("REFRESH_TOKEN_REUSED");
-  }
+  // The reuse was recorded (event + audit) in the transaction that revoked the session.
+  if (outcome.kind === "reused") throw new RampartError("REFRESH_TOKEN_REUSED");
   return tokenPair(identity, outcome.userId, outcome.sessionId, outcome.refreshToken);
 }
 
 export async function logout(identity: Identity, userId: string, sessionId: string): Promise<void> {
   await identity.sessions.revoke([sessionId], "logout");
-  identity.runtime.events.emit("auth.logout", { actor: { type: "user", id: userId }, target: `session:${sessionId}` });
+  await identity.runtime.events.emit("auth.logout", { actor: { type: "user", id: userId }, target: `session:${sessionId}` });
 }
 
 export async function logoutAll(identity: Identity, userId: string, reason = "logout-all", actor: "user" | "admin" = "user", actorId = userId): Promise<number> {
-  const count = await identity.sessions.revokeAllOf(userId, reason);
-  identity.runtime.events.emit("auth.sessions.revoked", { actor: { type: actor, id: actorId }, target: `user:${userId}`, data: { reason, count } });
-  return count;
+  return identity.sessions.revokeAllOf(userId, reason, {
+    audit: (trx, count) => identity.runtime.events.emit("auth.sessions.revoked", { actor: { type: actor, id: actorId }, target: `user:${userId}`, data: { reason, count } }, trx),
+  });
 }
 
 export async function deleteSession(identity: Identity, userId: string, sessionId: string): Promise<void> {
   if (!(await identity.sessions.find(userId, sessionId))) throw new RampartError("NOT_FOUND", { message: "No such session." });
-  await identity.sessions.revoke([sessionId], "deleted");
-  identity.runtime.events.emit("auth.sessions.revoked", { actor: { type: "user", id: userId }, target: `session:${sessionId}`, data: { reason: "deleted", count: 1 } });
+  await identity.sessions.revoke([sessionId], "deleted", (trx, count) =>
+    identity.runtime.events.emit("auth.sessions.revoked", { actor: { type: "user", id: userId }, target: `session:${sessionId}`, data: { reason: "deleted", count } }, trx),
+  );
 }

@@ -41,7 +41,7 @@ export const meRoutes: FastifyPluginAsync<{ identity: Identity }> = async (app, 
         security,
         summary: "Create an API key (the key is shown once)",
         body: Type.Object(
-          { name: Type.String({ minLength: 1, maxLength: 100 }), scopes: Type.Array(Type.String({ maxLength: 130 }), { maxItems: 64 }), expiresAt: Type.Optional(Type.String({ format: "date-time" })) },
+          { name: Type.String({ minLength: 1, maxLength: 100 }), scopes: Type.Array(Type.String({ maxLength: 130 }), { maxItems: 64 }), expiresAt: Type.Optional(Type.String({ format: "date-time", maxLength: 64 })) },
           { additionalProperties: false },
         ),
         response: { 201: Envelope(Type.Composite([ApiKey, Type.Object({ key: Type.String() })])) },

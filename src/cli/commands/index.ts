@@ -6,5 +6,6 @@ import { keysCommand } from "./keys.js";
 import { secretsCommand } from "./secrets.js";
 import { usersCommand } from "./users.js";
 import { serveCommand } from "./serve.js";
+import { preflightCommand } from "./preflight.js";
 
-export const commands: Command[] = [serveCommand, migrateCommand, configCommand, secretsCommand, keysCommand, usersCommand];
+export const commands: Command[] = [serveCommand, migrateCommand, configCommand, secretsCommand, keysCommand, usersCommand, preflightCommand];

@@ -80,7 +80,7 @@ rotate-signing  a new access-token signing key: published in the JWKS now,
           try {
             const r = await identity.tokens.rotate();
             io.stdout.write(`${JSON.stringify(r)}\n`);
-            runtime.events.emit("signing-key.rotated", { actor: { type: "system" }, data: { via: "cli" } });
+            await runtime.events.emit("signing-key.rotated", { actor: { type: "system" }, target: `signing-key:${r.kid}`, data: { via: "cli", activatesAt: new Date(r.activatesAt).toISOString(), created: r.created } });
             return 0;
           } finally {
             await identity.close();

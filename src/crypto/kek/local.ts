@@ -137,7 +137,13 @@ export class LocalKek implements KekProvider {
    * check value). Returns how many rows this call re-wrapped.
    */
   async rewrapMasterKey(masterKey: Buffer): Promise<number> {
-    const check = this.adoptMaster(masterKey);
+    this.adoptMaster(masterKey);
+    return this.rewrapOldMasterRows();
+  }
+
+  /** Re-wraps the rows still under an earlier master key this process knows (`rampart keys rewrap` runs it too). */
+  async rewrapOldMasterRows(): Promise<number> {
+    const check = this.currentCheck;
     const newKey = this.masters.get(check)!;
     let n = 0;
     for (const row of await this.registry.list()) {

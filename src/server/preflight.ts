@@ -1,0 +1,106 @@
+/**
+ * The production preflight: every setting that production refuses, gathered
+ * from each capability's own preflight (crypto, passwords, secrets, HTTP and
+ * deployment) into one list of `{ variable, problem }`, so an operator sees
+ * all of them at once rather than one per failed start. `rampart preflight`
+ * prints the list; `serve` with NODE_ENV=production runs it before anything
+ * starts and throws PreflightError when the list is not empty.
+ *
+ * Framework-free: it reads the config and, for key material, the secrets.
+ */
+import type { Config } from "../config/index.js";
+import { passwordPreflight } from "../auth/password/index.js";
+import { cryptoPreflight } from "../crypto/index.js";
+import { httpPreflight, type ConfigProblem } from "../http/preflight.js";
+import { createLogger, resolveLogFormat, SecretRedactor, type Logger } from "../log/index.js";
+import { systemClock } from "../runtime/clock.js";
+import type { RuntimeOptions } from "../runtime/index.js";
+import { createSecrets, secretsPreflight } from "../secrets/index.js";
+import type { Secrets } from "../secrets/types.js";
+
+export type PreflightProblem = ConfigProblem;
+
+export class PreflightError extends Error {
+  override readonly name = "PreflightError";
+  constructor(readonly problems: readonly PreflightProblem[]) {
+    super(`refusing insecure production settings:\n${formatProblems(problems)}`);
+  }
+}
+
+/** One problem per line: `  - VARIABLE: problem`. */
+export function formatProblems(problems: readonly PreflightProblem[]): string {
+  return problems.map((p) => `  - ${p.variable}: ${p.problem}`).join("\n");
+}
+
+/**
+ * Splits a capability's one-line problem (`VAR: ...`, `VAR=value: ...`,
+ * `secret name: ...`, `RAMPART_KMS=local: secret master-key ...`) into the
+ * thing to change and the problem.
+ */
+export function splitProblem(text: string): PreflightProblem {
+  const ctx = /^([A-Z][A-Z0-9_]*)(=\S+)?: ([\s\S]*)$/.exec(text);
+  const rest = ctx ? ctx[3]! : text;
+  const setting = ctx ? `${ctx[1]}${ctx[2] ?? ""}` : undefined;
+  const within = (p: string) => (setting && setting.includes("=") ? `${p} (${setting})` : p);
+  const secret = /^secret ([a-z0-9][a-z0-9-]*):? ([\s\S]*)$/.exec(rest);
+  if (secret) return { variable: `secret ${secret[1]}`, problem: within(secret[2]!) };
+  const named = /^([A-Z][A-Z0-9_]+) ([\s\S]*)$/.exec(rest);
+  if (ctx && named) return { variable: named[1]!, problem: within(named[2]!) };
+  if (ctx) return { variable: ctx[1]!, problem: within(rest) };
+  return { variable: "configuration", problem: text };
+}
+
+/**
+ * Every production refusal for `config`, checked as production whatever
+ * NODE_ENV says (so `rampart preflight` can vet a configuration before it is
+ * deployed). `secrets` supplies the key material the crypto checks inspect.
+ */
+export async function productionPreflight(config: Config, secrets: Secrets): Promise<PreflightProblem[]> {
+  const asProduction = { ...config, nodeEnv: "production" as const };
+  const problems: PreflightProblem[] = [];
+  try {
+    problems.push(...(await cryptoPreflight(asProduction, secrets)).map(splitProblem));
+  } catch (err) {
+    // A provider that cannot be read is itself a reason not to start; its errors never carry a value.
+    problems.push({ variable: "RAMPART_SECRETS", problem: `key material could not be read: ${err instanceof Error ? err.message : String(err)}` });
+  }
+  problems.push(...passwordPreflight(asProduction).map(splitProblem));
+  problems.push(...secretsPreflight(asProduction).map(splitProblem));
+  problems.push(...httpPreflight(asProduction));
+  return problems;
+}
+
+export interface RunPreflightOptions {
+  /** The environment the `env` secrets provider reads (process.env in the server). */
+  env: Record<string, string | undefined>;
+  log: Logger;
+  redactor?: SecretRedactor;
+}
+
+/** Runs the preflight with a secrets service of its own (closed afterwards), before any runtime exists. */
+export async function runPreflight(config: Config, options: RunPreflightOptions): Promise<PreflightProblem[]> {
+  const secrets = createSecrets({ config, env: options.env, redactor: options.redactor ?? new SecretRedactor(), log: options.log, clock: systemClock, refreshIntervalMs: 0 });
+  try {
+    return await productionPreflight(config, secrets);
+  } finally {
+    await secrets.close();
+  }
+}
+
+/**
+ * For `serve` in production: throws PreflightError listing every problem, or
+ * returns when there is none. Logs like the runtime would (same destination).
+ */
+export async function assertProductionReady(config: Config, runtime: RuntimeOptions = {}): Promise<void> {
+  const redactor = runtime.redactor ?? new SecretRedactor();
+  const log =
+    runtime.logger ??
+    createLogger({
+      level: config.logLevel,
+      format: runtime.logDestination ? "json" : resolveLogFormat(config.logFormat, config.nodeEnv),
+      redactor,
+      ...(runtime.logDestination ? { destination: runtime.logDestination } : {}),
+    });
+  const problems = await runPreflight(config, { env: runtime.env ?? process.env, log, redactor });
+  if (problems.length > 0) throw new PreflightError(problems);
+}

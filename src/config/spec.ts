@@ -8,6 +8,7 @@ import { boolean, host, httpUrl, integer, nonEmpty, oneOf, trustProxy, urlWithSc
 import { corsOrigins } from "../http/cors-origins.js";
 import { DEFAULT_ALLOWED_TYPES, parseAllowedTypes } from "../files/types.js";
 import { DEFAULT_PLANS_JSON, parsePlanName, parsePlans } from "../quotas/plans.js";
+import { parseWebhookEndpoints } from "../webhooks/endpoints-config.js";
 
 export interface VarSpec<T> {
   readonly env: string;
@@ -95,6 +96,11 @@ export const configSpec = {
   bootstrapAdminEmail: v({ env: "RAMPART_BOOTSTRAP_ADMIN_EMAIL", parse: nonEmpty, description: "At first start, create this admin account with the password from the secret `bootstrap-admin-password` (never a default password)." }),
   // --- end identity services ---
 
+  // --- metrics (src/metrics) ---
+  metricsEnabled: v({ env: "METRICS_ENABLED", parse: boolean, default: "true", description: "Prometheus metrics (`GET /metrics`, text format): HTTP latency, security events, rejections, secrets cache, KMS, argon2, database pool, process." }),
+  metricsPort: v({ env: "METRICS_PORT", parse: integer(0, 65535), description: "Serve `/metrics` on this port of 127.0.0.1 only, without a token (0 picks a free port). Unset = on the main port behind `Authorization: Bearer <secret metrics-token>` (401 while that secret is missing)." }),
+  // --- end metrics ---
+
   // --- http hardening (src/ratelimit, src/webhooks, src/resilience, ...) ---
   rateLimitEnabled: v({ env: "RATE_LIMIT_ENABLED", parse: boolean, default: "true", description: "Rate limiting of every route (token bucket per client); `false` switches it off (never in production)." }),
   rateLimitRequestsPerMinute: v({ env: "RATE_LIMIT_REQUESTS_PER_MINUTE", parse: integer(1, 1_000_000), default: "100", description: "Default policy: requests per minute (and burst) per principal, or per client IP when anonymous." }),
@@ -114,6 +120,13 @@ export const configSpec = {
   plans: v({ env: "RAMPART_PLANS", parse: parsePlans, default: DEFAULT_PLANS_JSON, description: "Quota plans as JSON: plan → meter (`api.requests`, `files.bytes`) → `{day?, month?}` limits per UTC day and month; a meter a plan omits is unlimited." }),
   defaultPlan: v({ env: "RAMPART_DEFAULT_PLAN", parse: parsePlanName, default: "free", description: "Plan of users an admin has not put on another one; must be a plan of `RAMPART_PLANS`." }),
   quotaPersistIntervalMs: v({ env: "QUOTA_PERSIST_INTERVAL_MS", parse: integer(100, 3_600_000), default: "10000", description: "How often each instance writes its quota usage to the database (for `/v1/admin/usage` and restarts); also written at shutdown." }),
+  webhookEndpoints: v({ env: "WEBHOOK_ENDPOINTS", parse: parseWebhookEndpoints, default: "", description: "Inbound webhook endpoints `POST /v1/webhooks/<name>`: comma-separated `name=provider:secret-name` (providers `stripe`, `standard`, `github`), e.g. `payments=stripe:stripe-webhook`; the secret may hold several newline-separated values during a rotation." }),
+  webhookMaxAttempts: v({ env: "WEBHOOK_MAX_ATTEMPTS", parse: integer(1, 100), default: "8", description: "Dispatch attempts of one inbound webhook event before it is dead-lettered." }),
+  webhookRetryBaseMs: v({ env: "WEBHOOK_RETRY_BASE_MS", parse: integer(1, 3_600_000), default: "5000", description: "First retry delay of a failed webhook dispatch; doubles per attempt, with jitter (half to all of it)." }),
+  webhookRetryMaxMs: v({ env: "WEBHOOK_RETRY_MAX_MS", parse: integer(1, 86_400_000), default: "3600000", description: "Longest delay between two dispatch attempts of one webhook event." }),
+  webhookHandlerTimeoutMs: v({ env: "WEBHOOK_HANDLER_TIMEOUT_MS", parse: integer(1, 600_000), default: "10000", description: "Longest one webhook handler may run before the attempt counts as failed." }),
+  webhookPollIntervalMs: v({ env: "WEBHOOK_POLL_INTERVAL_MS", parse: integer(10, 3_600_000), default: "1000", description: "How often each instance looks for due webhook events (retries, events received by a crashed instance)." }),
+  idempotencyTtlHours: v({ env: "IDEMPOTENCY_TTL_HOURS", parse: integer(1, 720), default: "24", description: "How long the first response to an `Idempotency-Key` is kept and replayed." }),
   // --- end http hardening ---
 
   // --- crypto (src/crypto) ---

@@ -15,6 +15,7 @@ import type { Secrets } from "../secrets/types.js";
 import type { CiphertextColumn } from "./ciphertext-columns.js";
 import { DataKeys } from "./data-keys.js";
 import { createKekProvider, type KekConfig } from "./kek/index.js";
+import { InstrumentedKek, type KekStats } from "./kek/instrumented.js";
 import { LocalKek } from "./kek/local.js";
 import type { KekProvider } from "./kek/types.js";
 import { decodeKeySecret, loadKeySecret } from "./key-secrets.js";
@@ -43,9 +44,11 @@ export async function createKeyring(deps: KeyringDeps): Promise<Keyring> {
   const log = deps.log.child({ component: "crypto" });
   const clock = deps.clock ?? systemClock;
   const kek = deps.kek ?? (await createKekProvider({ config, db, secrets, log, clock }));
-  const subjects = new SubjectKeyStore(db, kek, clock);
+  // The data path (DEK generation and unwrapping) goes through a counting decorator, read by metrics.
+  const counted = new InstrumentedKek(kek);
+  const subjects = new SubjectKeyStore(db, counted, clock);
   const keys = new DataKeys({
-    kek,
+    kek: counted,
     subjects,
     clock,
     limits: { maxAgeMs: config.dekMaxAgeMs, maxMessages: config.dekMaxMessages, maxBytes: config.dekMaxBytes },
@@ -53,12 +56,13 @@ export async function createKeyring(deps: KeyringDeps): Promise<Keyring> {
     cacheMaxAgeMs: config.dekCacheMaxAgeMs,
   });
   const columns: CiphertextColumn[] = [];
-  const parts: KeyringParts & { columns: CiphertextColumn[] } = {
+  const parts: KeyringParts & { columns: CiphertextColumn[]; kekStats: () => KekStats } = {
     db,
     kek,
     subjects,
     keys,
     columns,
+    kekStats: () => counted.stats(),
     log,
     clock,
     notify: async (notice: KeyringNotice) => {

@@ -26,6 +26,7 @@ import { RandomPool } from "./random.js";
 import { rewrap, type RewrapOptions, type RewrapResult } from "./rewrap.js";
 import { keysStatus, retireKek, rotateKek, type KeysStatus } from "./rotation.js";
 import type { KekRef } from "./kek/types.js";
+import type { KekStats } from "./kek/instrumented.js";
 
 export type Plaintext = string | Uint8Array;
 export type Ciphertext = string | Uint8Array;
@@ -65,7 +66,7 @@ export class Keyring {
 
   /** @internal built by createKeyring */
   constructor(
-    private readonly parts: KeyringParts & { columns: CiphertextColumn[] },
+    private readonly parts: KeyringParts & { columns: CiphertextColumn[]; kekStats: () => KekStats },
     private readonly blindRoot: () => Promise<Buffer>,
     private readonly onClose: () => Promise<void>,
   ) {
@@ -267,6 +268,11 @@ export class Keyring {
 
   retireKek(version: number | KekRef): Promise<void> {
     return retireKek(this.parts, version);
+  }
+
+  /** KEK provider calls of the data path (DEK generation, unwrapping) by operation: counts, failures, latency. */
+  kekStats(): KekStats {
+    return this.parts.kekStats();
   }
 
   /** Readiness probe: the KEK provider answers. */

@@ -192,7 +192,25 @@ export interface UsageTable {
   updated_at: Timestamp;
 }
 
+/** One inbound webhook event in the inbox (src/webhooks/inbox.ts); the payload is an rp1 ciphertext. */
+export interface WebhookEventsTable {
+  id: string;
+  endpoint: string;
+  provider: string;
+  event_id: string;
+  event_type: string | null;
+  state: "received" | "processing" | "processed" | "failed" | "dead";
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Date;
+  locked_until: Date | null;
+  last_error: string | null;
+  payload_enc: string;
+  received_at: Date;
+  processed_at: Date | null;
+}
+
 export interface Tables {
+  rampart_webhook_events: WebhookEventsTable;
   rampart_files: FilesTable;
   rampart_usage: UsageTable;
   rampart_audit_log: AuditLogTable;

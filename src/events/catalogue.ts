@@ -37,6 +37,10 @@ export const securityEvents = {
   "quota.warning": { level: "info", audit: false, description: "A user's meter reached 80% of its plan's limit in the current period (src/quotas)." },
   "quota.exceeded": { level: "warn", audit: false, description: "A user's meter reached its plan's limit; requests are refused until the period resets (once per period)." },
   "quota.plan.changed": { level: "info", audit: true, description: "An admin changed a user's quota plan." },
+  "webhook.rejected": { level: "warn", audit: false, description: "An inbound webhook delivery failed signature verification (forged, tampered, stale or future timestamp) (src/webhooks)." },
+  "webhook.received": { level: "info", audit: false, description: "A verified inbound webhook event was stored in the inbox (`duplicate`: it had been received before and was not stored again)." },
+  "webhook.dead-lettered": { level: "warn", audit: false, description: "An inbound webhook event failed every dispatch attempt and was moved to the dead state." },
+  "webhook.replayed": { level: "info", audit: true, description: "An admin re-queued an inbound webhook event for dispatch." },
 } as const satisfies Record<string, EventSpec>;
 
 export type SecurityEventName = keyof typeof securityEvents;

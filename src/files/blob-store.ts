@@ -14,8 +14,6 @@ import { randomBytes } from "node:crypto";
 import { createReadStream, type ReadStream } from "node:fs";
 import { mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { pipeline } from "node:stream/promises";
-import { Readable } from "node:stream";
 
 const ID = /^[A-Za-z0-9_-]{16,64}$/;
 
@@ -64,7 +62,10 @@ export class BlobStore {
   async write(tempPath: string, source: AsyncIterable<Uint8Array>): Promise<void> {
     const handle = await open(tempPath, "wx", 0o600);
     try {
-      await pipeline(Readable.from(source), handle.createWriteStream({ autoClose: false }));
+      // One write at a time: the source is pulled only as fast as the disk takes it.
+      for await (const chunk of source) {
+        for (let off = 0; off < chunk.length; ) off += (await handle.write(chunk, off, chunk.length - off)).bytesWritten;
+      }
       await handle.sync();
     } finally {
       await handle.close();

@@ -1,7 +1,7 @@
 /**
  * HTML sanitizer for fields that accept rich text (comments, descriptions):
- * an allowlist of formatting tags, links limited to http(s) and mailto with
- * `rel="noopener noreferrer nofollow"`, and nothing else: no attributes but
+ * an allowlist of formatting tags, links limited to absolute http(s) and
+ * mailto URLs with `rel="noopener noreferrer nofollow"`, and nothing else: no attributes but
  * `href`, no styles, no scripts, no SVG/MathML, no embedded content.
  * Everything outside the allowlist is dropped (its text kept, except for
  * elements whose content is code or markup, which is dropped whole); text is
@@ -28,6 +28,28 @@ export const RICH_TEXT_LINK_REL = "noopener noreferrer nofollow";
 /** Elements whose content is dropped with them (not kept as text): code, markup or foreign content. */
 const DROP_WITH_CONTENT = ["script", "style", "textarea", "xmp", "option", "noscript", "noembed", "noframes", "iframe", "template", "title", "svg", "math", "object", "plaintext"];
 
+const LINK_PROTOCOLS = new Set(RICH_TEXT_LINK_SCHEMES.map((s) => `${s}:`));
+
+/**
+ * A link target written out in full with an allowed scheme, normalized by the
+ * URL parser; undefined for anything else (relative and protocol-relative
+ * URLs too: user content should not link into the application itself). The
+ * value is already entity-decoded by the parser, so `jav&#x61;script:` is
+ * seen as what a browser would run. sanitize-html's own scheme check runs on
+ * the result as a second line.
+ */
+function absoluteHref(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const v = raw.trim();
+  if (!/^(?:https?:\/\/|mailto:)/i.test(v)) return undefined;
+  try {
+    const u = new URL(v);
+    return LINK_PROTOCOLS.has(u.protocol) ? u.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const OPTIONS: sanitizeHtml.IOptions = Object.freeze({
   allowedTags: [...RICH_TEXT_TAGS],
   allowedAttributes: { a: ["href", "rel"] },
@@ -50,7 +72,8 @@ const OPTIONS: sanitizeHtml.IOptions = Object.freeze({
     // The rel is ours, whatever the input said (a user-supplied `rel` is replaced).
     a: (_tagName: string, attribs: sanitizeHtml.Attributes): sanitizeHtml.Tag => {
       const out: sanitizeHtml.Attributes = { rel: RICH_TEXT_LINK_REL };
-      if (attribs.href !== undefined) out.href = attribs.href;
+      const href = absoluteHref(attribs.href);
+      if (href !== undefined) out.href = href;
       return { tagName: "a", attribs: out };
     },
   },

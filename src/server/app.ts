@@ -10,6 +10,7 @@ import type { IdentityOptions } from "../auth/identity.js";
 import { identityRoutes } from "../auth/routes/index.js";
 import { jwksPlugin } from "../auth/tokens/plugin.js";
 import { createRateLimiting, rateLimitPlugin } from "../ratelimit/index.js";
+import { auditRoutes } from "../audit/index.js";
 import { resolveTraceId } from "../context/index.js";
 import { fileRoutes } from "../files/index.js";
 import { healthPlugin } from "../health/index.js";
@@ -74,6 +75,7 @@ export async function buildApp(runtime: Runtime, options: BuildAppOptions = {}):
   await app.register(jwksPlugin, { tokens: app.identity.tokens });
   await app.register(identityRoutes, { prefix: "/v1", identity: app.identity });
   // --- capability routes (one register line each) ---
+  await app.register(auditRoutes, { prefix: "/v1", runtime });
   // Quotas: counts api.requests on every authenticated request (root onRequest hook, 404s included; after auth and rate limiting).
   await app.register(quotaPlugin, { runtime });
   await app.register(quotaRoutes, { prefix: "/v1", quotas: app.quotas });

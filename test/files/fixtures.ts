@@ -15,7 +15,7 @@ function pngChunk(type: string, data: Buffer): Buffer {
   return Buffer.concat([len, td, crc]);
 }
 
-/** A valid PNG (W3C PNG §5): signature, IHDR, IDAT, optional extra chunks, IEND. `pad` adds a private ancillary chunk of random bytes. */
+/** A valid PNG (W3C PNG §5): signature, IHDR, optional chunks, IDAT, IEND. `pad` adds a private ancillary chunk of random bytes, then `text` a tEXt comment. */
 export function png(options: { width?: number; pad?: number; text?: string } = {}): Buffer {
   const w = options.width ?? 4;
   const ihdr = Buffer.alloc(13);
@@ -26,8 +26,8 @@ export function png(options: { width?: number; pad?: number; text?: string } = {
   const raw = Buffer.alloc(w * (1 + 3 * w));
   for (let y = 0; y < w; y++) for (let x = 0; x < 3 * w; x++) raw[y * (1 + 3 * w) + 1 + x] = (x * 37 + y * 11) & 0xff;
   const extra: Buffer[] = [];
-  if (options.text !== undefined) extra.push(pngChunk("tEXt", Buffer.from(`Comment\0${options.text}`, "latin1")));
   if (options.pad) extra.push(pngChunk("prVt", safeRandom(options.pad)));
+  if (options.text !== undefined) extra.push(pngChunk("tEXt", Buffer.from(`Comment\0${options.text}`, "latin1")));
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk("IHDR", ihdr), ...extra, pngChunk("IDAT", deflateSync(raw)), pngChunk("IEND", Buffer.alloc(0))]);
 }
 

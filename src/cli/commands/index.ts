@@ -1,5 +1,6 @@
 /** Every CLI command, in the order `rampart --help` lists them. */
 import type { Command } from "../command.js";
+import { auditCommand } from "./audit.js";
 import { configCommand } from "./config.js";
 import { migrateCommand } from "./migrate.js";
 import { keysCommand } from "./keys.js";
@@ -8,4 +9,4 @@ import { usersCommand } from "./users.js";
 import { serveCommand } from "./serve.js";
 import { preflightCommand } from "./preflight.js";
 
-export const commands: Command[] = [serveCommand, migrateCommand, configCommand, secretsCommand, keysCommand, usersCommand, preflightCommand];
+export const commands: Command[] = [serveCommand, migrateCommand, configCommand, secretsCommand, keysCommand, usersCommand, auditCommand, preflightCommand];

@@ -8,6 +8,7 @@ import * as m0002crypto from "./0002-crypto.js";
 import * as m0003identity from "./0003-identity.js";
 import * as m0004signingKeys from "./0004-signing-keys.js";
 import * as m0005filesQuotas from "./0005-files-quotas.js";
+import * as m0006webhooksIdempotency from "./0006-webhooks-idempotency.js";
 import * as m0010audit from "./0010-audit.js";
 
 export const migrations: Record<string, Migration> = {
@@ -16,5 +17,6 @@ export const migrations: Record<string, Migration> = {
   "0003-identity": m0003identity,
   "0004-signing-keys": m0004signingKeys,
   "0005-files-quotas": m0005filesQuotas,
+  "0006-webhooks-idempotency": m0006webhooksIdempotency,
   "0010-audit": m0010audit,
 };

@@ -1,0 +1,97 @@
+/**
+ * Fastify glue of metrics: creates the runtime's metrics for the app,
+ * observes every response at the root (route template, never the raw URL),
+ * counts refused requests by error code, and serves `GET /metrics` on the
+ * main port behind the `metrics-token` bearer secret — unless METRICS_PORT is
+ * set, in which case serve.ts exposes them on a loopback listener instead
+ * (listener.ts) and the main port has no `/metrics` route at all.
+ */
+import fp from "fastify-plugin";
+import type { FastifyPluginAsync } from "fastify";
+import { RampartError } from "../errors/index.js";
+import type { MetricSources } from "./sources.js";
+import type { Runtime } from "../runtime/index.js";
+import { createMetrics, type Metrics } from "./metrics.js";
+import { METRICS_TOKEN_SECRET, metricsTokenMatches } from "./token.js";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** The app's metrics; null when METRICS_ENABLED is false. */
+    metrics: Metrics | null;
+  }
+}
+
+export interface MetricsPluginOptions {
+  runtime: Runtime;
+  /** The password hasher (`app.identity.hasher`): argon2 queue depth and durations. */
+  hasher?: MetricSources["hasher"];
+  /** An UpstreamRegistry (src/resilience): upstream calls, breakers, latency. */
+  upstreams?: MetricSources["upstreams"];
+}
+
+/** The path of the exposition endpoint, on the main port and on METRICS_PORT alike. */
+export const METRICS_PATH = "/metrics";
+
+const plugin: FastifyPluginAsync<MetricsPluginOptions> = async (app, opts) => {
+  const { runtime } = opts;
+  const { config } = runtime;
+  if (!config.metricsEnabled) {
+    app.decorate("metrics", null);
+    return;
+  }
+  const metrics = createMetrics({
+    secrets: runtime.secrets,
+    db: runtime.db,
+    kek: runtime.crypto,
+    events: runtime.events,
+    ...(opts.hasher ? { hasher: opts.hasher } : {}),
+    ...(opts.upstreams ? { upstreams: opts.upstreams } : {}),
+  });
+  app.decorate("metrics", metrics);
+  app.addHook("onClose", async () => metrics.close());
+
+  app.addHook("onResponse", async (request, reply) => {
+    metrics.http.observe({
+      method: request.method,
+      route: request.is404 ? undefined : request.routeOptions.url,
+      statusCode: reply.statusCode,
+      durationSeconds: reply.elapsedTime / 1000,
+    });
+  });
+  app.addHook("onError", async (request, _reply, error) => {
+    if (!(error instanceof RampartError)) return;
+    const rl = request.routeOptions.config?.rateLimit;
+    const reason = (error as { reason?: unknown }).reason;
+    metrics.http.rejected({
+      code: error.code,
+      ...(error.code === "RATE_LIMITED" ? { policy: (rl ? rl.policy : undefined) ?? "default" } : {}),
+      ...(typeof reason === "string" ? { reason } : {}),
+    });
+  });
+
+  // With METRICS_PORT the loopback listener serves them; the public port does not.
+  if (config.metricsPort !== undefined) return;
+  let warned = false;
+  app.get(
+    METRICS_PATH,
+    // Not a product route: Prometheus text, left out of the OpenAPI document; scrapes are not rate limited.
+    { schema: { hide: true }, config: { rateLimit: false } },
+    async (request, reply) => {
+      const expected = await runtime.secrets.getOptional(METRICS_TOKEN_SECRET);
+      if (expected === undefined && !warned) {
+        warned = true;
+        request.log.warn(`GET ${METRICS_PATH} is refused: the secret '${METRICS_TOKEN_SECRET}' is not set (or set METRICS_PORT for a loopback listener)`);
+      }
+      if (!metricsTokenMatches(request.headers.authorization, expected)) {
+        throw new RampartError("UNAUTHENTICATED", { message: "A valid metrics token is required.", headers: { "www-authenticate": 'Bearer realm="metrics"' } });
+      }
+      return reply.header("content-type", metrics.contentType).header("cache-control", "no-store").send(await metrics.render());
+    },
+  );
+};
+
+/**
+ * Metrics for the app it is registered on (root hooks). Register it after the
+ * request context and errors plugins.
+ */
+export const metricsPlugin = fp(plugin, { name: "rampart-metrics", fastify: "5.x", dependencies: ["rampart-request-context", "rampart-errors"] });

@@ -88,3 +88,11 @@ export function trustProxy(raw: string): TrustProxy {
   for (const p of parts) if (!cidr.test(p)) throw new ConfigValueError("false, true, a hop count, or a comma-separated list of IPs/CIDRs");
   return parts;
 }
+
+/** A comma-separated list of consent purposes (`marketing,analytics`). */
+export function purposeList(raw: string): string[] {
+  const list = [...new Set(raw.split(",").map((p) => p.trim()).filter(Boolean))];
+  if (list.length === 0) throw new ConfigValueError("a comma-separated list of purposes like `marketing,analytics`");
+  for (const p of list) if (!/^[a-z][a-z0-9-]{0,39}$/.test(p)) throw new ConfigValueError("a comma-separated list of purposes like `marketing,analytics` (lower case, digits, hyphens)");
+  return list;
+}

@@ -4,7 +4,7 @@
  * This table is the single source for the loader, `rampart config` and the
  * README's configuration table (a test keeps the README in step).
  */
-import { boolean, host, httpUrl, integer, nonEmpty, oneOf, trustProxy, urlWithScheme } from "./parsers.js";
+import { boolean, purposeList, host, httpUrl, integer, nonEmpty, oneOf, trustProxy, urlWithScheme } from "./parsers.js";
 import { corsOrigins } from "../http/cors-origins.js";
 import { DEFAULT_ALLOWED_TYPES, parseAllowedTypes } from "../files/types.js";
 import { DEFAULT_PLANS_JSON, parsePlanName, parsePlans } from "../quotas/plans.js";
@@ -94,6 +94,8 @@ export const configSpec = {
   smtpUrl: v({ env: "SMTP_URL", parse: urlWithScheme("smtp", "smtps"), secret: true, description: "SMTP server for outgoing mail (`smtp://user:pass@host:587`); unset = development mode, messages are written to the log." }),
   mailFrom: v({ env: "MAIL_FROM", parse: nonEmpty, default: "Rampart <no-reply@localhost>", description: "Sender of outgoing mail." }),
   bootstrapAdminEmail: v({ env: "RAMPART_BOOTSTRAP_ADMIN_EMAIL", parse: nonEmpty, description: "At first start, create this admin account with the password from the secret `bootstrap-admin-password` (never a default password)." }),
+  consentPurposes: v({ env: "CONSENT_PURPOSES", parse: purposeList, default: "marketing,analytics", description: "Purposes a user can consent to (`GET/PUT /v1/me/consents`)." }),
+  consentPolicyVersion: v({ env: "CONSENT_POLICY_VERSION", parse: nonEmpty, default: "1", description: "Version of the privacy policy recorded with every consent change." }),
   // --- end identity services ---
 
   // --- metrics (src/metrics) ---

@@ -209,7 +209,19 @@ export interface WebhookEventsTable {
   processed_at: Date | null;
 }
 
+/** One consent decision (history row) of a user for a purpose (src/gdpr). */
+export interface ConsentsTable {
+  id: string;
+  user_id: string;
+  purpose: string;
+  granted: boolean;
+  policy_version: string;
+  ip_enc: string | null;
+  at: Timestamp;
+}
+
 export interface Tables {
+  rampart_consents: ConsentsTable;
   rampart_webhook_events: WebhookEventsTable;
   rampart_files: FilesTable;
   rampart_usage: UsageTable;

@@ -82,6 +82,7 @@ export const fileRoutes: FastifyPluginAsync<FileRoutesOptions> = async (app, opt
   app.post(
     "/files",
     {
+      config: { idempotent: true },
       preHandler: guard("files:write"),
       // The body is a stream the handler checks part by part; the schema documents it.
       validatorCompiler: () => () => true,

@@ -11,13 +11,17 @@ import { identityRoutes } from "../auth/routes/index.js";
 import { jwksPlugin } from "../auth/tokens/plugin.js";
 import { createRateLimiting, rateLimitPlugin } from "../ratelimit/index.js";
 import { auditRoutes } from "../audit/index.js";
+import { createFiles, fileRoutes } from "../files/index.js";
+import { gdprRoutes } from "../gdpr/index.js";
 import { resolveTraceId } from "../context/index.js";
-import { fileRoutes } from "../files/index.js";
 import { healthPlugin } from "../health/index.js";
+import { metricsPlugin } from "../metrics/index.js";
 import { httpProtectionsOptions, httpProtectionsPlugin } from "../http/plugin.js";
 import { quotaPlugin, quotaRoutes } from "../quotas/index.js";
 import type { Runtime } from "../runtime/index.js";
+import { idempotencyPlugin } from "../idempotency/index.js";
 import { VERSION } from "../version.js";
+import { webhookRoutes } from "../webhooks/routes.js";
 import { accessLogPlugin } from "./plugins/access-log.js";
 import { errorsPlugin } from "./plugins/errors.js";
 import { requestContextPlugin } from "./plugins/request-context.js";
@@ -79,7 +83,13 @@ export async function buildApp(runtime: Runtime, options: BuildAppOptions = {}):
   // Quotas: counts api.requests on every authenticated request (root onRequest hook, 404s included; after auth and rate limiting).
   await app.register(quotaPlugin, { runtime });
   await app.register(quotaRoutes, { prefix: "/v1", quotas: app.quotas });
-  await app.register(fileRoutes, { prefix: "/v1", runtime, quotas: app.quotas });
+  const files = await createFiles(runtime, app.quotas);
+  await app.register(fileRoutes, { prefix: "/v1", runtime, quotas: app.quotas, files });
+  await app.register(gdprRoutes, { prefix: "/v1", runtime, identity: app.identity, files });
+  await app.register(metricsPlugin, { runtime, hasher: app.identity.hasher }); // Metrics: root onResponse/onError hooks, GET /metrics (src/metrics).
+  await app.register(webhookRoutes, { runtime });
+  // Idempotency-Key on routes with config.idempotent (root preHandler/onSend; applies to the identity routes above too).
+  await app.register(idempotencyPlugin, { runtime });
   // --- end capability routes ---
   if (options.configure) await options.configure(app);
   return app;

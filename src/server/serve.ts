@@ -6,6 +6,7 @@
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../config/index.js";
+import { startMetricsListener, type MetricsListener } from "../metrics/index.js";
 import { createRuntime, type Runtime, type RuntimeOptions } from "../runtime/index.js";
 import { buildApp, type BuildAppOptions } from "./app.js";
 import { assertProductionReady } from "./preflight.js";
@@ -15,6 +16,8 @@ export interface RunningServer {
   runtime: Runtime;
   /** `http://host:port` the server listens on. */
   url: string;
+  /** `http://127.0.0.1:port` of the metrics listener when METRICS_PORT is set (src/metrics/listener.ts). */
+  metricsUrl?: string;
   /** Graceful stop; idempotent. Resolves when pools are closed. */
   shutdown(reason?: string): Promise<void>;
 }
@@ -31,9 +34,18 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
   if (config.nodeEnv === "production") await assertProductionReady(config, options.runtime);
   const runtime = await createRuntime(config, options.runtime);
   let app: FastifyInstance;
+  let metricsListener: MetricsListener | undefined;
   try {
     app = await buildApp(runtime, options);
     await app.listen({ port: config.port, host: config.host });
+    // METRICS_PORT: /metrics on loopback without a token instead of on the main port.
+    const metrics = app.metrics;
+    if (metrics && config.metricsPort !== undefined) {
+      metricsListener = await startMetricsListener({ metrics, port: config.metricsPort, onError: (err) => runtime.log.error({ err }, "rendering metrics failed") }).catch(async (err: unknown) => {
+        await app.close();
+        throw err;
+      });
+    }
   } catch (err) {
     await runtime.close();
     throw err;
@@ -42,7 +54,7 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
   const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}`;
   runtime.log.info(
-    { url, database: runtime.db.kind, kv: runtime.kv.kind, startupMs: Math.round(performance.now() - started) },
+    { url, ...(metricsListener ? { metricsUrl: metricsListener.url } : {}), database: runtime.db.kind, kv: runtime.kv.kind, startupMs: Math.round(performance.now() - started) },
     "rampart listening",
   );
 
@@ -54,6 +66,7 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
       const deadline = new Promise<"timeout">((r) => {
         timer = setTimeout(() => r("timeout"), config.shutdownTimeoutMs);
       });
+      await metricsListener?.close();
       const outcome = await Promise.race([app.close().then(() => "closed" as const), deadline]);
       clearTimeout(timer);
       if (outcome === "timeout") {
@@ -79,5 +92,5 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
     process.once("SIGTERM", onSignal);
     process.once("SIGINT", onSignal);
   }
-  return { app, runtime, url, shutdown };
+  return { app, runtime, url, ...(metricsListener ? { metricsUrl: metricsListener.url } : {}), shutdown };
 }

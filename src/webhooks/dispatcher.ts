@@ -17,9 +17,9 @@
  * `webhook.dead-lettered` event is emitted. Delivery is at least once:
  * handlers must be idempotent (the event id is the natural key).
  */
-import type { Kysely } from "kysely";
+import type { Kysely, Updateable } from "kysely";
 import type { Keyring } from "../crypto/index.js";
-import type { Tables } from "../db/tables.js";
+import type { Tables, WebhookEventsTable } from "../db/tables.js";
 import type { SecurityEvents } from "../events/index.js";
 import type { Logger } from "../log/index.js";
 import { createUpstream, type Upstream } from "../resilience/index.js";
@@ -179,23 +179,25 @@ export class WebhookDispatcher {
     } catch (err) {
       error = err;
     }
-    const claim = (q: ReturnType<Kysely<Tables>["updateTable"]>) => q.where("id", "=", row.id).where("state", "=", "processing").where("attempts", "=", row.attempts);
     const at = new Date(this.o.now());
+    // Applies only while the claim is still this attempt's (an expired lease may have been re-claimed).
+    const finish = (set: Updateable<WebhookEventsTable>) =>
+      this.o.db.updateTable(TABLE).set(set).where("id", "=", row.id).where("state", "=", "processing").where("attempts", "=", row.attempts).executeTakeFirst();
     if (error === null) {
-      await claim(this.o.db.updateTable(TABLE).set({ state: "processed", processed_at: at, locked_until: null, last_error: null })).execute();
+      await finish({ state: "processed", processed_at: at, locked_until: null, last_error: null });
       return;
     }
     const message = describe(error);
     this.o.log.warn({ err: error, webhookEvent: row.id, endpoint: row.endpoint, attempt: row.attempts }, "webhook handler failed");
     if (row.attempts >= this.o.maxAttempts) {
-      const res = await claim(this.o.db.updateTable(TABLE).set({ state: "dead", locked_until: null, last_error: message })).executeTakeFirst();
+      const res = await finish({ state: "dead", locked_until: null, last_error: message });
       if (Number(res.numUpdatedRows) > 0) {
         await this.o.events.emit("webhook.dead-lettered", { actor: { type: "system" }, target: `webhook-event:${row.id}`, data: { endpoint: row.endpoint, eventId: row.event_id, attempts: row.attempts } });
       }
       return;
     }
     const next = new Date(at.getTime() + retryDelayMs(row.attempts, this.o.retryBaseMs, this.o.retryMaxMs, this.o.random ?? Math.random));
-    await claim(this.o.db.updateTable(TABLE).set({ state: "failed", next_attempt_at: next, locked_until: null, last_error: message })).execute();
+    await finish({ state: "failed", next_attempt_at: next, locked_until: null, last_error: message });
   }
 }
 

@@ -10,7 +10,7 @@
  * database dump holds no personal data a provider sent.
  */
 import { createHash, randomUUID } from "node:crypto";
-import type { Kysely } from "kysely";
+import type { Kysely, Selectable } from "kysely";
 import type { Keyring } from "../crypto/index.js";
 import type { Tables, WebhookEventsTable } from "../db/tables.js";
 import { RampartError } from "../errors/index.js";
@@ -72,7 +72,7 @@ export function identify(delivery: InboxDelivery): { eventId: string; type: stri
   return { eventId, type };
 }
 
-function view(row: Pick<WebhookEventsTable, "id" | "endpoint" | "provider" | "event_id" | "event_type" | "state" | "attempts" | "last_error" | "received_at" | "next_attempt_at" | "processed_at">): WebhookEventView {
+function view(row: Pick<Selectable<WebhookEventsTable>, "id" | "endpoint" | "provider" | "event_id" | "event_type" | "state" | "attempts" | "last_error" | "received_at" | "next_attempt_at" | "processed_at">): WebhookEventView {
   return {
     id: row.id,
     endpoint: row.endpoint,

@@ -76,7 +76,7 @@ export interface WebhooksPluginOptions {
   bodyLimit?: number;
 }
 
-const Params = Type.Object({ name: Type.String({ pattern: "^[a-z0-9][a-z0-9_-]{0,63}$" }) }, { additionalProperties: false });
+const Params = Type.Object({ name: Type.String({ pattern: "^[a-z0-9][a-z0-9_-]{0,63}$", maxLength: 64 }) }, { additionalProperties: false });
 // The success envelope of DESIGN.md, spelled out here: capability plugins do not import the server layer above them.
 const Receipt = Type.Object(
   { success: Type.Literal(true), data: Type.Object({ received: Type.Literal(true), duplicate: Type.Boolean() }, { additionalProperties: false }), traceId: Type.String() },
@@ -89,6 +89,8 @@ export const webhooksPlugin: FastifyPluginAsync<WebhooksPluginOptions> = async (
   app.post<{ Params: { name: string } }>(
     "/:name",
     {
+      // The body is authenticated byte for byte, not schema-validated (src/server/route-schemas.ts).
+      config: { rawBody: true },
       schema: {
         tags: ["webhooks"],
         summary: "Receive a signed webhook delivery",

@@ -159,5 +159,5 @@ describe.each(testModes())("uploads across a restart (%s)", (mode) => {
       await second?.close();
       await first.env.cleanup();
     }
-  });
+  }, 120_000);
 });

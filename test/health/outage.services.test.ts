@@ -10,6 +10,7 @@ import { ControlledProxy } from "../helpers/proxy.js";
 import { serve, type RunningServer } from "../../src/server/serve.js";
 import { loadConfig } from "../../src/config/index.js";
 import { LogCapture } from "../helpers/logs.js";
+import { productionSettings } from "../http/helpers.js";
 
 async function ready(server: RunningServer): Promise<{ status: number; body: { status: string; checks: Record<string, { status: string }[]> } }> {
   const res = await fetch(`${server.url}/health/ready`);
@@ -87,8 +88,10 @@ describe("schema policy in production", () => {
   it("refuses to start against PostgreSQL with pending migrations and names `rampart migrate`", async () => {
     const env = await createTestEnv("postgres");
     try {
-      const config = loadConfig({ ...env.env, NODE_ENV: "production" });
-      await expect(serve(config, { runtime: { logDestination: new LogCapture() } })).rejects.toThrow(/pending migration\(s\) \(0001-foundation.*run `rampart migrate` first/);
+      // Settings production accepts (the preflight runs first), so the schema policy is what refuses.
+      const prodEnv = { ...env.env, ...productionSettings() };
+      const config = loadConfig(prodEnv);
+      await expect(serve(config, { runtime: { env: prodEnv, logDestination: new LogCapture() } })).rejects.toThrow(/pending migration\(s\) \(0001-foundation.*run `rampart migrate` first/);
     } finally {
       await env.cleanup();
     }

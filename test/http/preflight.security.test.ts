@@ -43,7 +43,7 @@ async function check(env: Record<string, string>): Promise<PreflightProblem[]> {
 }
 
 const good = () => ({ ...productionSettings(), RAMPART_DATA_DIR: dataDir() });
-const variables = (problems: PreflightProblem[]) => problems.map((p) => p.variable);
+const variables = (problems: readonly PreflightProblem[]) => problems.map((p) => p.variable);
 
 describe("production preflight", () => {
   it("passes a fully configured production setup (one instance, embedded database)", async () => {

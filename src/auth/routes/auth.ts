@@ -23,7 +23,7 @@ export const authRoutes: FastifyPluginAsync<{ identity: Identity }> = async (app
   app.post(
     "/auth/register",
     {
-      config: { rateLimit: { policy: "register" } },
+      config: { rateLimit: { policy: "register" }, idempotent: true },
       schema: { tags, summary: "Create an account", body: Type.Object({ email: Email, password: Password }, { additionalProperties: false }), response: { 201: Envelope(Type.Object({ user: PublicUser })) } },
     },
     async (request, reply) => {

@@ -35,6 +35,7 @@ export const meRoutes: FastifyPluginAsync<{ identity: Identity }> = async (app, 
   app.post(
     "/api-keys",
     {
+      config: { idempotent: true },
       preHandler: guard("api-keys:write"),
       schema: {
         tags,

@@ -10,6 +10,7 @@ import * as m0004signingKeys from "./0004-signing-keys.js";
 import * as m0005filesQuotas from "./0005-files-quotas.js";
 import * as m0006webhooksIdempotency from "./0006-webhooks-idempotency.js";
 import * as m0010audit from "./0010-audit.js";
+import * as m0011consents from "./0011-consents.js";
 
 export const migrations: Record<string, Migration> = {
   "0001-foundation": m0001,
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   "0005-files-quotas": m0005filesQuotas,
   "0006-webhooks-idempotency": m0006webhooksIdempotency,
   "0010-audit": m0010audit,
+  "0011-consents": m0011consents,
 };

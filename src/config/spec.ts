@@ -96,6 +96,11 @@ export const configSpec = {
   bootstrapAdminEmail: v({ env: "RAMPART_BOOTSTRAP_ADMIN_EMAIL", parse: nonEmpty, description: "At first start, create this admin account with the password from the secret `bootstrap-admin-password` (never a default password)." }),
   consentPurposes: v({ env: "CONSENT_PURPOSES", parse: purposeList, default: "marketing,analytics", description: "Purposes a user can consent to (`GET/PUT /v1/me/consents`)." }),
   consentPolicyVersion: v({ env: "CONSENT_POLICY_VERSION", parse: nonEmpty, default: "1", description: "Version of the privacy policy recorded with every consent change." }),
+  retentionIntervalMinutes: v({ env: "RETENTION_INTERVAL_MINUTES", parse: integer(1, 10_080), default: "60", description: "How often the retention job purges expired records (one instance at a time)." }),
+  retentionSessionsDays: v({ env: "RETENTION_SESSIONS_DAYS", parse: integer(1, 3_650), default: "30", description: "Ended (expired or revoked) sessions are deleted this long after they ended." }),
+  retentionOutboxDays: v({ env: "RETENTION_OUTBOX_DAYS", parse: integer(1, 3_650), default: "30", description: "Sent mail records (without content) are deleted after this." }),
+  retentionWebhookEventsDays: v({ env: "RETENTION_WEBHOOK_EVENTS_DAYS", parse: integer(1, 3_650), default: "30", description: "Processed and dead-lettered webhook events are deleted after this." }),
+  auditHeadLogIntervalSeconds: v({ env: "AUDIT_HEAD_LOG_INTERVAL_SECONDS", parse: integer(10, 86_400), default: "300", description: "How often the audit chain head (seq:hash) is written to the log, for `rampart audit verify --expect-head`." }),
   // --- end identity services ---
 
   // --- metrics (src/metrics) ---

@@ -8,6 +8,7 @@ import type { FastifyInstance } from "fastify";
 import type { Config } from "../config/index.js";
 import { startMetricsListener, type MetricsListener } from "../metrics/index.js";
 import { createRuntime, type Runtime, type RuntimeOptions } from "../runtime/index.js";
+import { retentionJobs, Scheduler } from "../jobs/index.js";
 import { buildApp, type BuildAppOptions } from "./app.js";
 import { assertProductionReady } from "./preflight.js";
 
@@ -50,6 +51,9 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
     await runtime.close();
     throw err;
   }
+  // Retention purges and audit-head checkpoints, one instance at a time (leases).
+  const scheduler = new Scheduler(runtime);
+  scheduler.start(retentionJobs(runtime), { runNow: true });
   const addr = app.server.address() as AddressInfo;
   const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}`;
@@ -67,6 +71,7 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
         timer = setTimeout(() => r("timeout"), config.shutdownTimeoutMs);
       });
       await metricsListener?.close();
+      await scheduler.stop();
       const outcome = await Promise.race([app.close().then(() => "closed" as const), deadline]);
       clearTimeout(timer);
       if (outcome === "timeout") {

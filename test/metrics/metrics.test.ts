@@ -135,7 +135,7 @@ describe.each(testModes())("metrics per runtime (%s)", (mode) => {
   let b: TestApp;
   beforeAll(async () => {
     [a, b] = await Promise.all([createTestApp(mode), createTestApp(mode)]);
-  });
+  }, 120_000);
   afterAll(async () => {
     await a?.close();
     await b?.close();

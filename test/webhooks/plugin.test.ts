@@ -29,10 +29,11 @@ describe("webhooks plugin", () => {
   };
 
   beforeAll(async () => {
+    // The composed server serves the configured endpoints at /v1/webhooks; this stand-alone instance of the plugin gets a path of its own.
     t = await createTestApp("embedded", {
       configure: async (app) => {
         await app.register(webhooksPlugin, {
-          prefix: "/v1/webhooks",
+          prefix: "/v1/plugin-webhooks",
           endpoint: (name) => endpoints[name],
           onEvent: (d) => {
             delivered.push(d);
@@ -59,7 +60,7 @@ describe("webhooks plugin", () => {
 
   it("verifies a Stripe delivery and hands the exact received bytes to the inbox", async () => {
     const header = stripe.webhooks.generateTestHeaderString({ payload, secret: stripeSecret, timestamp: nowS() });
-    const res = await post("/v1/webhooks/payments", { "stripe-signature": header });
+    const res = await post("/v1/plugin-webhooks/payments", { "stripe-signature": header });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ success: true, data: { received: true, duplicate: false }, traceId: res.headers["x-request-id"] });
     const d = delivered.at(-1)!;
@@ -69,14 +70,14 @@ describe("webhooks plugin", () => {
 
   it("acknowledges a replay inside the tolerance as a duplicate (the inbox decides)", async () => {
     const header = stripe.webhooks.generateTestHeaderString({ payload, secret: stripeSecret, timestamp: nowS() });
-    const res = await post("/v1/webhooks/payments", { "stripe-signature": header });
+    const res = await post("/v1/plugin-webhooks/payments", { "stripe-signature": header });
     expect(res.json().data).toEqual({ received: true, duplicate: true });
   });
 
   it("verifies whatever the content type, since the body is never parsed before verification", async () => {
     const body = "not json at all";
     const header = stripe.webhooks.generateTestHeaderString({ payload: body, secret: stripeSecret, timestamp: nowS() });
-    const res = await post("/v1/webhooks/payments", { "stripe-signature": header, "content-type": "text/plain" }, body);
+    const res = await post("/v1/plugin-webhooks/payments", { "stripe-signature": header, "content-type": "text/plain" }, body);
     expect(res.statusCode).toBe(200);
   });
 
@@ -84,7 +85,7 @@ describe("webhooks plugin", () => {
     for (const [secret, index] of [[oldStandard, 1], [newStandard, 0]] as const) {
       const id = `msg_${randomBytes(8).toString("hex")}`;
       const ts = nowS();
-      const res = await post("/v1/webhooks/events", { "webhook-id": id, "webhook-timestamp": String(ts), "webhook-signature": new Webhook(secret).sign(id, new Date(ts * 1000), payload) });
+      const res = await post("/v1/plugin-webhooks/events", { "webhook-id": id, "webhook-timestamp": String(ts), "webhook-signature": new Webhook(secret).sign(id, new Date(ts * 1000), payload) });
       expect(res.statusCode).toBe(200);
       expect(delivered.at(-1)).toMatchObject({ id, secretIndex: index });
     }
@@ -92,7 +93,7 @@ describe("webhooks plugin", () => {
 
   it("answers a bad signature with 400 WEBHOOK_SIGNATURE_INVALID only; the reason goes to the log and onRejected", async () => {
     const header = stripe.webhooks.generateTestHeaderString({ payload, secret: "whsec_forged", timestamp: nowS() });
-    const res = await post("/v1/webhooks/payments", { "stripe-signature": header });
+    const res = await post("/v1/plugin-webhooks/payments", { "stripe-signature": header });
     expect(res.statusCode).toBe(400);
     expect(res.json()).toEqual({ success: false, code: "WEBHOOK_SIGNATURE_INVALID", message: errorCatalogue.WEBHOOK_SIGNATURE_INVALID.message, traceId: res.headers["x-request-id"] });
     expect(res.body).not.toMatch(/mismatch|secret/i);
@@ -103,16 +104,16 @@ describe("webhooks plugin", () => {
 
   it("refuses a stale delivery the same way", async () => {
     const header = stripe.webhooks.generateTestHeaderString({ payload, secret: stripeSecret, timestamp: nowS() - 600 });
-    const res = await post("/v1/webhooks/payments", { "stripe-signature": header });
+    const res = await post("/v1/plugin-webhooks/payments", { "stripe-signature": header });
     expect(res.statusCode).toBe(400);
     expect(res.json().code).toBe("WEBHOOK_SIGNATURE_INVALID");
     expect(rejected.at(-1)?.reason).toBe("timestamp_out_of_tolerance");
   });
 
   it("answers 404 for an endpoint that is not configured, and 413 past the body limit", async () => {
-    expect((await post("/v1/webhooks/unknown", {})).statusCode).toBe(404);
+    expect((await post("/v1/plugin-webhooks/unknown", {})).statusCode).toBe(404);
     const big = "x".repeat(5000);
-    const res = await post("/v1/webhooks/payments", { "stripe-signature": "t=1,v1=00" }, big);
+    const res = await post("/v1/plugin-webhooks/payments", { "stripe-signature": "t=1,v1=00" }, big);
     expect(res.statusCode).toBe(413);
     expect(res.json().code).toBe("PAYLOAD_TOO_LARGE");
   });
@@ -127,6 +128,6 @@ describe("webhooks plugin", () => {
     const doc = (await t.app.inject({ method: "GET", url: "/openapi.json" })).json();
     const result = await new Validator().validate(doc);
     expect(result.errors ?? []).toEqual([]);
-    expect(Object.keys(doc.paths)).toContain("/v1/webhooks/{name}");
+    expect(Object.keys(doc.paths)).toContain("/v1/plugin-webhooks/{name}");
   });
 });

@@ -39,8 +39,9 @@ export function lockDataDir(path: string): () => void {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       const owner = Number(readFileSync(path, "utf8").trim());
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
-        throw new DataDirLockedError(`the embedded database is in use by process ${owner} (${path}); stop it first`);
+      // A second open in this same process is refused too: two PGlite instances on one directory diverge.
+      if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
+        throw new DataDirLockedError(`the embedded database is in use by ${owner === process.pid ? "this process" : `process ${owner}`} (${path}); stop it first`);
       }
       unlinkSync(path);
     }

@@ -250,4 +250,5 @@ export interface Tables {
  */
 export const CIPHERTEXT_COLUMNS: readonly { table: keyof Tables & string; column: string; idColumn: string }[] = [
   { table: "rampart_signing_keys", column: "private_key_sealed", idColumn: "kid" },
+  { table: "rampart_webhook_events", column: "payload_enc", idColumn: "id" },
 ];

@@ -62,6 +62,11 @@ export const fileRoutes: FastifyPluginAsync<FileRoutesOptions> = async (app, opt
     try {
       for await (const part of request.parts()) {
         if (part.type !== "file" || staged) throw onePart();
+        // Past its size limit busboy would read and discard the rest of the body: stop reading instead.
+        part.file.once("limit", () => {
+          request.raw.unpipe();
+          request.raw.pause();
+        });
         staged = await files.stage(userId, part.filename, part.file);
       }
       if (!staged) throw new RampartError("VALIDATION_FAILED", { message: "The body holds no file.", details: { fields: [{ path: "body.file", message: "is required" }] } });

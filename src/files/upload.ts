@@ -10,7 +10,7 @@
  *           transaction. On any failure the temp file (or blob) is removed,
  *           no row remains and the reservation is given back.
  */
-import { RampartError } from "../errors/index.js";
+import { isRampartError, RampartError } from "../errors/index.js";
 import type { MeterState } from "../quotas/index.js";
 import { extensionOf, specForSniffed } from "./types.js";
 import type { FilesDeps } from "./deps.js";
@@ -43,16 +43,26 @@ function tooLarge(maxBytes: number): RampartError {
   return new RampartError("PAYLOAD_TOO_LARGE", { message: `The file is larger than ${maxBytes} bytes.`, details: { maxBytes } });
 }
 
+/** Quota calls fail closed: an unreachable store refuses the upload (503) rather than storing it unmetered. */
+async function metered<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    if (isRampartError(err)) throw err;
+    throw new RampartError("SERVICE_UNAVAILABLE", { message: "Uploads are unavailable for a moment; try again.", cause: err });
+  }
+}
+
 /** Reads, checks and encrypts an upload into a temp file; see the module comment. */
 export async function stageUpload(d: FilesDeps, userId: string, filename: string, source: AsyncIterable<Uint8Array>): Promise<StagedUpload> {
-  let allowance = d.quotas ? await d.quotas.check(userId, "files.bytes", 1) : Infinity;
+  let allowance = d.quotas ? await metered(d.quotas.check(userId, "files.bytes", 1)) : Infinity;
   const name = sanitizeFilename(filename);
   const it = source[Symbol.asyncIterator]();
   let size = 0;
   const take = async (chunk: Uint8Array): Promise<Uint8Array> => {
     size += chunk.length;
     if (size > d.maxBytes) throw tooLarge(d.maxBytes);
-    if (size > allowance && d.quotas) allowance = await d.quotas.check(userId, "files.bytes", size);
+    if (size > allowance && d.quotas) allowance = await metered(d.quotas.check(userId, "files.bytes", size));
     return chunk;
   };
 
@@ -111,7 +121,7 @@ export async function commitUpload(d: FilesDeps, staged: StagedUpload): Promise<
   const at = d.clock.now();
   let warnings: MeterState[] = [];
   try {
-    if (d.quotas) warnings = (await d.quotas.consume(userId, "files.bytes", size)).warnings;
+    if (d.quotas) warnings = (await metered(d.quotas.consume(userId, "files.bytes", size))).warnings;
   } catch (err) {
     await d.store.discard(tempPath);
     throw err;

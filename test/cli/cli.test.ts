@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/process.js";
 
-describe("rampart CLI", () => {
+// Each case spawns the CLI (tsx + the embedded database): slow on a loaded machine.
+describe("rampart CLI", { timeout: 120_000 }, () => {
   const dirs: string[] = [];
   const tmp = () => {
     const d = mkdtempSync(join(tmpdir(), "rampart-cli-"));

@@ -6,8 +6,10 @@
  * disguises its type. Or they try to exhaust the server: an oversize body, a
  * body with several files, an empty file; or to write outside the upload
  * directory through the filename. Every refusal must leave nothing behind:
- * no temp file, no blob, no row.
+ * no temp file, no blob, no row. And a blob altered at rest must never be
+ * served as if it were intact.
  */
+import { readFileSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { call, registerAndLogin } from "../helpers/api.js";
@@ -16,12 +18,14 @@ import { testModes } from "../helpers/modes.js";
 import { filePart, gif, jpeg, multipart, pdf, png, zip } from "./fixtures.js";
 import { blobPaths, fileRows, tempFiles, upload } from "./helpers.js";
 
-const MAX = 50_000;
+const MAX = 100_000;
 
 describe.each(testModes())("hostile uploads (%s)", (mode) => {
   let t: TestApp;
   let user: Awaited<ReturnType<typeof registerAndLogin>>;
   let blobsBefore = 0;
+  let address: string | undefined;
+  const listen = async () => (address ??= await t.app.listen({ host: "127.0.0.1", port: 0 }));
   beforeAll(async () => {
     t = await createTestApp(mode, { env: { UPLOAD_MAX_BYTES: String(MAX) } });
     user = await registerAndLogin(t.app);
@@ -51,11 +55,11 @@ describe.each(testModes())("hostile uploads (%s)", (mode) => {
   });
 
   it("answers 413 on a real socket while the body is still streaming, and closes the connection", async () => {
-    const address = await t.app.listen({ host: "127.0.0.1", port: 0 });
+    const base = await listen();
     const { payload, headers } = multipart([filePart("huge.png", png({ pad: 4 * 1024 * 1024 }))]);
     const res = await new Promise<{ status: number; body: string; connection: string | undefined }>((resolve, reject) => {
       let answered = false;
-      const req = httpRequest(`${address}/v1/files`, { method: "POST", headers: { ...headers, "content-length": String(payload.length), authorization: `Bearer ${user.accessToken}` } }, (r) => {
+      const req = httpRequest(`${base}/v1/files`, { method: "POST", headers: { ...headers, "content-length": String(payload.length), authorization: `Bearer ${user.accessToken}` } }, (r) => {
         answered = true;
         let body = "";
         r.on("data", (c: Buffer) => (body += c.toString()));
@@ -84,7 +88,8 @@ describe.each(testModes())("hostile uploads (%s)", (mode) => {
   it("refuses SVG and HTML, whatever they are called (415)", async () => {
     const svg = `<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.domain)</script></svg>`;
     const html = `<!doctype html><html><body><script>fetch('/v1/me')</script></body></html>`;
-    for (const [name, body] of [["x.svg", svg], ["x.png", svg], ["x.html", html], ["x.pdf", html], ["x.gif", "  <html>hi"]]) {
+    const cases: [string, string][] = [["x.svg", svg], ["x.png", svg], ["x.html", html], ["x.pdf", html], ["x.gif", "  <html>hi"]];
+    for (const [name, body] of cases) {
       await expectRefused(await upload(t.app, user.accessToken, [filePart(name, body, "image/png")]), 415, "UNSUPPORTED_FILE_TYPE");
     }
   });
@@ -150,6 +155,35 @@ describe.each(testModes())("hostile uploads (%s)", (mode) => {
     const got = await t.app.inject({ method: "GET", url: `/v1/files/${res.json().data.file.id}`, headers: { authorization: `Bearer ${user.accessToken}` } });
     expect(got.headers["content-type"]).toBe("image/png");
     await call(t.app, { method: "DELETE", url: `/v1/files/${res.json().data.file.id}`, token: user.accessToken });
+  });
+
+  it("never serves a blob altered on disk as if it were intact", async () => {
+    const bytes = png({ pad: 90_000 }); // two 64 KiB frames
+    const res = await upload(t.app, user.accessToken, [filePart("tamper.png", bytes)]);
+    expect(res.statusCode).toBe(201);
+    const id = res.json().data.file.id as string;
+    const path = blobPaths(t.runtime).find((p) => p.endsWith(id))!;
+    const original = readFileSync(path);
+    const auth = { authorization: `Bearer ${user.accessToken}` };
+    try {
+      // A flipped bit in the last frame: the response is cut short of its Content-Length.
+      const late = Buffer.from(original);
+      late[late.length - 5]! ^= 1;
+      writeFileSync(path, late);
+      const got = await fetch(`${await listen()}/v1/files/${id}`, { headers: auth });
+      expect(got.headers.get("content-length")).toBe(String(bytes.length));
+      await expect(got.arrayBuffer()).rejects.toThrow();
+      // A flipped bit in the first frame: nothing is sent but the error.
+      const early = Buffer.from(original);
+      early[200]! ^= 1;
+      writeFileSync(path, early);
+      const refused = await t.app.inject({ method: "GET", url: `/v1/files/${id}`, headers: auth });
+      expect(refused.statusCode).toBe(500);
+      expect(refused.json().code).toBe("INTERNAL_ERROR");
+    } finally {
+      writeFileSync(path, original);
+      await call(t.app, { method: "DELETE", url: `/v1/files/${id}`, token: user.accessToken });
+    }
   });
 
   it("refuses a type the deployment did not allow (UPLOAD_ALLOWED_TYPES)", async () => {

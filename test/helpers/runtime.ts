@@ -12,6 +12,7 @@ export interface TestRuntime {
 export async function createTestRuntime(env: TestEnv, options: RuntimeOptions & { env?: Record<string, string> } = {}): Promise<TestRuntime> {
   const logs = new LogCapture();
   const config = options.env ? loadConfig({ ...env.env, ...options.env }) : env.config;
-  const runtime = await createRuntime(config, { logDestination: logs, ...options });
+  // The `env` secrets provider reads the test's environment (RAMPART_SECRET_* set by a test).
+  const runtime = await createRuntime(config, { logDestination: logs, ...options, env: { ...process.env, ...env.env, ...options.env } });
   return { runtime, logs };
 }

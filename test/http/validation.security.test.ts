@@ -123,6 +123,24 @@ describe("route registration", () => {
     await app.close();
   });
 
+  it("follows $ref to a schema added with addSchema", async () => {
+    await expect(
+      refused({
+        configure: (app) => {
+          app.addSchema({ $id: "LooseName", type: "string" });
+          app.post("/v1/named", { schema: { body: Type.Object({ n: Type.Ref("LooseName") }, { additionalProperties: false }), response: Reply } }, async () => ({}));
+        },
+      }),
+    ).rejects.toThrow("route POST /v1/named: body#/properties/n is a string without maxLength");
+    const app = await refused({
+      configure: (a) => {
+        a.addSchema({ $id: "BoundedName", type: "string", maxLength: 80 });
+        a.post("/v1/named", { schema: { body: Type.Object({ n: Type.Ref("BoundedName") }, { additionalProperties: false }), response: Reply } }, async () => ({}));
+      },
+    });
+    await app.close();
+  });
+
   it("leaves response schemas and non-product routes alone", async () => {
     const app = await refused({
       configure: (a) => {

@@ -134,7 +134,8 @@ describe.each(testModes())("metrics per runtime (%s)", (mode) => {
   let a: TestApp;
   let b: TestApp;
   beforeAll(async () => {
-    [a, b] = await Promise.all([createTestApp(mode), createTestApp(mode)]);
+    a = await createTestApp(mode);
+    b = await createTestApp(mode);
   }, 120_000);
   afterAll(async () => {
     await a?.close();

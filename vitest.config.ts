@@ -11,7 +11,7 @@ export default defineConfig({
     exclude: withServices ? ["**/node_modules/**"] : ["**/node_modules/**", "test/**/*.services.test.ts"],
     globalSetup: ["test/global-setup.ts"],
     pool: "forks",
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
   },
 });

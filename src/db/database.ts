@@ -102,8 +102,11 @@ async function openPostgres(config: DatabaseConfig, url: string): Promise<Databa
         oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
     },
   });
-  // An idle client losing its connection (database restart) must not crash the process.
+  // A client losing its connection (database restart, network cut) must not crash
+  // the process: idle ones emit on the pool, busy ones on themselves; the query
+  // in flight still fails with the error, and the pool replaces the client.
   pool.on("error", () => undefined);
+  pool.on("connect", (client) => client.on("error", () => undefined));
   const kysely = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   return {
     kind: "postgres",

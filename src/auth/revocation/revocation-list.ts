@@ -88,8 +88,10 @@ export class RevocationList implements RevocationCheck {
     try {
       await list.entries.load();
     } catch (err) {
-      await list.close();
-      throw err;
+      // The store is down at start: the instance still starts. Strict checks read
+      // the kv log on every local miss (failing closed while it is unreachable) and
+      // the periodic resync catches up, so nothing is accepted that should not be.
+      options.log.warn({ err }, "revocation list could not be loaded at start; it syncs when the kv store is back");
     }
     const interval = options.syncIntervalMs ?? 10_000;
     if (interval > 0) {

@@ -1,0 +1,90 @@
+/**
+ * Identity over HTTP, on the real server in a child process:
+ * - protected `GET /v1/me` (token check from the verified-token cache,
+ *   revocation check, profile from the per-instance cache, envelope) against
+ *   the hello-world route of the same server, embedded and PostgreSQL + Redis
+ *   (goal ≥ 0.5);
+ * - login throughput against the raw argon2 verify rate at the same
+ *   parameters and concurrency, measured in this process (goal ≥ 0.9);
+ * - `GET /v1/me` p99 while logins saturate the hasher, against its idle p99
+ *   (goal < 2×: hashing never blocks the event loop).
+ * Rate limiting is off here (it would cut the load test short); its cost is
+ * measured in bench/http/protection.bench.ts.
+ */
+import { availableParallelism } from "node:os";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { hash as rawHash, verify as rawVerify, type Algorithm } from "@node-rs/argon2";
+import { compareToBaseline, load, ratioTable, startBenchServer, type RatioResult } from "../lib/http.js";
+
+const PASSWORD = "correct horse battery staple for bench";
+
+async function session(url: string): Promise<{ token: string; email: string }> {
+  const email = `bench.${Date.now()}.${Math.random().toString(36).slice(2)}@example.com`;
+  const post = (path: string, body: unknown) => fetch(url + path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const reg = await post("/v1/auth/register", { email, password: PASSWORD });
+  if (reg.status !== 201) throw new Error(`register: ${reg.status} ${await reg.text()}`);
+  const login = (await (await post("/v1/auth/login", { email, password: PASSWORD })).json()) as { data: { accessToken: string } };
+  return { token: login.data.accessToken, email };
+}
+
+/** Raw argon2id verifications per second at the server's parameters, `concurrency` at a time. */
+async function rawVerifyRate(concurrency: number, durationMs: number): Promise<number> {
+  const phc = await rawHash(PASSWORD, { algorithm: 2 as Algorithm, memoryCost: 19456, timeCost: 2, parallelism: 1 });
+  let done = 0;
+  const end = performance.now() + durationMs;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        await rawVerify(phc, PASSWORD);
+        done++;
+      }
+    }),
+  );
+  return done / ((performance.now() - t0) / 1000);
+}
+
+export async function run(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), "rampart-bench-id-"));
+  const sections: string[] = [];
+  const ratios: RatioResult[] = [];
+  const modes: [string, Record<string, string>][] = [["embedded", { RAMPART_DATA_DIR: join(dir, "e") }]];
+  if (process.env.BENCH_DATABASE_URL && process.env.BENCH_REDIS_URL) {
+    modes.push(["postgres+redis", { RAMPART_DATA_DIR: join(dir, "p"), DATABASE_URL: process.env.BENCH_DATABASE_URL, REDIS_URL: process.env.BENCH_REDIS_URL, REDIS_PREFIX: `bench${Date.now()}:` }]);
+  }
+  try {
+    let loginRows = "";
+    for (const [name, env] of modes) {
+      const server = await startBenchServer({ ...env, RATE_LIMIT_ENABLED: "false", METRICS_ENABLED: "false" });
+      try {
+        const { token, email } = await session(server.url);
+        const auth = { authorization: `Bearer ${token}` };
+        ratios.push(await compareToBaseline(server.url, `${name}: GET /v1/me`, { path: "/v1/me", headers: auth }));
+        if (name === "embedded") {
+          // Login vs raw argon2 at the same parameters and concurrency (the hasher's cap: one per core).
+          const cores = availableParallelism();
+          const loginBody = JSON.stringify({ email, password: PASSWORD });
+          const loginOpts = { path: "/v1/auth/login", method: "POST" as const, headers: { "content-type": "application/json" }, body: loginBody, connections: 8, durationSec: 6 };
+          const raw = await rawVerifyRate(cores, 6000);
+          const logins = await load(server.url, loginOpts);
+          loginRows += `| login (argon2id m=19456 t=2 p=1, ${cores} at a time) | ${raw.toFixed(1)} raw verifies/s | ${logins.requestsPerSec.toFixed(1)} logins/s | **${(logins.requestsPerSec / raw).toFixed(2)}** | ${logins.non2xx + logins.errors} |\n`;
+          // /me p99, idle and while logins saturate the hasher.
+          const idle = await load(server.url, { path: "/v1/me", headers: auth, connections: 10, durationSec: 6 });
+          const [busy] = await Promise.all([load(server.url, { path: "/v1/me", headers: auth, connections: 10, durationSec: 6 }), load(server.url, { ...loginOpts, connections: 32 })]);
+          loginRows += `| GET /v1/me p99 while logins saturate the hasher | idle p99 ${idle.p99Ms} ms | busy p99 ${busy.p99Ms} ms | **${(busy.p99Ms / Math.max(1, idle.p99Ms)).toFixed(2)}×** | ${busy.non2xx + busy.errors} |\n`;
+        }
+      } finally {
+        await server.stop();
+      }
+    }
+    sections.push(ratioTable("Identity: protected GET /v1/me", ratios, "Goal ≥ 0.5 of hello-world. autocannon, 50 connections, 3 alternating rounds of 4 s. The token is verified once and then served from the verified-token cache; revocation is checked on every request."));
+    sections.push(
+      ["### Identity: login throughput and latency under login load", "", "Login goal ≥ 0.9 of the raw argon2 verify rate measured in the same run; /v1/me p99 goal < 2× idle.", "", "| case | baseline | measured | ratio | non-2xx + errors |", "|---|---|---|---|---|", loginRows].join("\n"),
+    );
+    return sections.join("\n");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

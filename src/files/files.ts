@@ -13,23 +13,9 @@ import { BlobStore } from "./blob-store.js";
 import type { FilesDeps } from "./deps.js";
 import { blobContext, nameContext, type FileInfo } from "./records.js";
 import { commitUpload, stageUpload, type StagedUpload } from "./upload.js";
+import { decodeCursor, encodeCursor } from "../db/cursor.js";
 
 const SWEEP_AGE_MS = 60 * 60 * 1000;
-
-function encodeCursor(createdAt: Date, id: string): string {
-  return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString("base64url");
-}
-
-function decodeCursor(cursor: string): [Date, string] {
-  try {
-    const [t, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [string, string];
-    const d = new Date(t);
-    if (typeof id !== "string" || Number.isNaN(d.getTime())) throw new Error("bad cursor");
-    return [d, id];
-  } catch {
-    throw new RampartError("VALIDATION_FAILED", { details: { fields: [{ path: "querystring.cursor", message: "is not a cursor returned by this API" }] } });
-  }
-}
 
 function notFound(): RampartError {
   return new RampartError("NOT_FOUND", { message: "No such file." });

@@ -15,6 +15,7 @@ import type { Keyring } from "../crypto/index.js";
 import type { Tables, WebhookEventsTable } from "../db/tables.js";
 import { RampartError } from "../errors/index.js";
 import type { VerifiedWebhook } from "./verification.js";
+import { decodeCursor } from "../db/cursor.js";
 
 export type WebhookEventState = WebhookEventsTable["state"];
 export const WEBHOOK_EVENT_STATES: readonly WebhookEventState[] = ["received", "processing", "processed", "failed", "dead"];
@@ -86,17 +87,6 @@ function view(row: Pick<Selectable<WebhookEventsTable>, "id" | "endpoint" | "pro
     nextAttemptAt: new Date(row.next_attempt_at).toISOString(),
     processedAt: row.processed_at ? new Date(row.processed_at).toISOString() : null,
   };
-}
-
-function decodeCursor(cursor: string): [Date, string] {
-  try {
-    const [t, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [string, string];
-    const d = new Date(t);
-    if (typeof id !== "string" || Number.isNaN(d.getTime())) throw new Error("bad cursor");
-    return [d, id];
-  } catch {
-    throw new RampartError("VALIDATION_FAILED", { details: { fields: [{ path: "querystring.cursor", message: "is not a cursor returned by this API" }] } });
-  }
 }
 
 export interface ListQuery {

@@ -6,17 +6,16 @@
  * creating a new key object in the token. Requires softhsm2; a missing
  * install fails the run instead of skipping it.
  */
-import { execFile, execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { execFile } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKeyring, DecryptionFailed, Pkcs11Kek, type Keyring } from "../../src/crypto/index.js";
 import { Pkcs11Session } from "../../src/crypto/kek/pkcs11-session.js";
 import { createTestEnv, type TestEnv } from "../helpers/modes.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
+import { initSoftHsmToken, SOFTHSM_MODULE } from "../helpers/softhsm.js";
 import { MemorySecrets, randomKeySecret } from "./helpers.js";
 
-const MODULE = process.env.TEST_PKCS11_MODULE ?? "/usr/lib/softhsm/libsofthsm2.so";
+const MODULE = SOFTHSM_MODULE;
 const TOKEN = "rampart-test";
 const PIN = "4711-rampart";
 const LABEL = "rampart-kek";
@@ -44,15 +43,9 @@ const inspect = async <T>(fn: (s: Pkcs11Session) => T): Promise<T> => {
 };
 
 beforeAll(async () => {
-  if (!existsSync(MODULE)) throw new Error(`SoftHSM2 is not installed (${MODULE} missing): apt-get install -y softhsm2`);
   env = await createTestEnv("embedded");
-  const dir = join(env.env.RAMPART_DATA_DIR!, "softhsm");
-  mkdirSync(join(dir, "tokens"), { recursive: true });
-  const conf = join(dir, "softhsm2.conf");
-  writeFileSync(conf, `directories.tokendir = ${join(dir, "tokens")}\nobjectstore.backend = file\nlog.level = ERROR\n`);
   // SoftHSM reads SOFTHSM2_CONF when the library initializes, in this process and in the child.
-  process.env.SOFTHSM2_CONF = conf;
-  execFileSync("softhsm2-util", ["--init-token", "--free", "--label", TOKEN, "--pin", PIN, "--so-pin", "0000-so"], { env: { ...process.env, SOFTHSM2_CONF: conf }, stdio: "pipe" });
+  initSoftHsmToken(env.env.RAMPART_DATA_DIR!, TOKEN, PIN);
   pkcs11Env = { ...env.env, RAMPART_KMS: "pkcs11", PKCS11_MODULE: MODULE, PKCS11_TOKEN_LABEL: TOKEN, PKCS11_KEY_LABEL: LABEL, RAMPART_SECRET_PKCS11_PIN: PIN };
   await open();
 });

@@ -7,9 +7,6 @@
  * in the same dump still decrypts (their keys were rewrapped, not replaced).
  * Real SoftHSM2 token, real server flows.
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DecryptionFailed } from "../../src/crypto/index.js";
 import { emailContext } from "../../src/auth/users.js";
@@ -17,8 +14,8 @@ import { createTestApp, type TestApp } from "../helpers/app.js";
 import { call, registerAndLogin } from "../helpers/api.js";
 import { createTestEnv, type TestEnv } from "../helpers/modes.js";
 import { createTestRuntime } from "../helpers/runtime.js";
+import { initSoftHsmToken, SOFTHSM_MODULE } from "../helpers/softhsm.js";
 
-const MODULE = process.env.TEST_PKCS11_MODULE ?? "/usr/lib/softhsm/libsofthsm2.so";
 const TOKEN = "rampart-gdpr";
 const PIN = "2468-rampart";
 
@@ -27,15 +24,9 @@ describe("crypto-shredding reaches backups (pkcs11 / SoftHSM2)", () => {
   let t: TestApp;
   let kmsEnv: Record<string, string>;
   beforeAll(async () => {
-    if (!existsSync(MODULE)) throw new Error(`SoftHSM2 is not installed (${MODULE} missing): apt-get install -y softhsm2`);
     env = await createTestEnv("postgres");
-    const dir = join(env.env.RAMPART_DATA_DIR!, "softhsm");
-    mkdirSync(join(dir, "tokens"), { recursive: true });
-    const conf = join(dir, "softhsm2.conf");
-    writeFileSync(conf, `directories.tokendir = ${join(dir, "tokens")}\nobjectstore.backend = file\nlog.level = ERROR\n`);
-    process.env.SOFTHSM2_CONF = conf;
-    execFileSync("softhsm2-util", ["--init-token", "--free", "--label", TOKEN, "--pin", PIN, "--so-pin", "0000-so"], { env: { ...process.env, SOFTHSM2_CONF: conf }, stdio: "pipe" });
-    kmsEnv = { RAMPART_KMS: "pkcs11", PKCS11_MODULE: MODULE, PKCS11_TOKEN_LABEL: TOKEN, PKCS11_KEY_LABEL: "rampart-kek", RAMPART_SECRET_PKCS11_PIN: PIN };
+    initSoftHsmToken(env.env.RAMPART_DATA_DIR!, TOKEN, PIN);
+    kmsEnv = { RAMPART_KMS: "pkcs11", PKCS11_MODULE: SOFTHSM_MODULE, PKCS11_TOKEN_LABEL: TOKEN, PKCS11_KEY_LABEL: "rampart-kek", RAMPART_SECRET_PKCS11_PIN: PIN };
     Object.assign(env.env, kmsEnv);
     t = await createTestApp("postgres", { testEnv: { ...env, config: (await import("../../src/config/index.js")).loadConfig(env.env) } });
   });

@@ -8,24 +8,10 @@ import type { Identity } from "../identity.js";
 import { ROLE_NAMES } from "../permissions.js";
 import { logoutAll } from "./sessions.js";
 import type { UserProfile } from "../users.js";
+import { decodeCursor, encodeCursor } from "../../db/cursor.js";
 
 export interface AdminUserView extends UserProfile {
   locked: boolean;
-}
-
-function encodeCursor(createdAt: Date, id: string): string {
-  return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString("base64url");
-}
-
-function decodeCursor(cursor: string): [Date, string] {
-  try {
-    const [t, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [string, string];
-    const d = new Date(t);
-    if (typeof id !== "string" || Number.isNaN(d.getTime())) throw new Error("bad cursor");
-    return [d, id];
-  } catch {
-    throw new RampartError("VALIDATION_FAILED", { details: { fields: [{ path: "querystring.cursor", message: "is not a cursor returned by this API" }] } });
-  }
 }
 
 export async function listUsers(identity: Identity, query: { email?: string; cursor?: string; limit?: number }): Promise<{ users: AdminUserView[]; nextCursor: string | null }> {

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { compareToBaseline, ratioTable, startBenchServer, type RatioResult } from "./lib/http.js";
+import { benchDatabase, compareToBaseline, ratioTable, startBenchServer, type RatioResult } from "./lib/http.js";
 
 async function mode(name: string, env: Record<string, string>): Promise<RatioResult[]> {
   const server = await startBenchServer(env);
@@ -25,8 +25,13 @@ export async function run(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "rampart-bench-"));
   try {
     const results = await mode("embedded", { RAMPART_DATA_DIR: dir });
-    if (process.env.BENCH_DATABASE_URL && process.env.BENCH_REDIS_URL) {
-      results.push(...(await mode("postgres+redis", { RAMPART_DATA_DIR: dir, DATABASE_URL: process.env.BENCH_DATABASE_URL, REDIS_URL: process.env.BENCH_REDIS_URL, REDIS_PREFIX: "bench:" })));
+    const pgdb = process.env.BENCH_REDIS_URL ? await benchDatabase() : undefined;
+    if (pgdb) {
+      try {
+        results.push(...(await mode("postgres+redis", { RAMPART_DATA_DIR: dir, DATABASE_URL: pgdb.url, REDIS_URL: process.env.BENCH_REDIS_URL!, REDIS_PREFIX: `bench${Date.now()}:` })));
+      } finally {
+        await pgdb.drop();
+      }
     }
     return ratioTable(
       "Foundation: request pipeline",

@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { load, startBenchServer, type LoadResult } from "../lib/http.js";
+import { benchDatabase, load, startBenchServer, type LoadResult } from "../lib/http.js";
 
 const PASSWORD = "correct horse battery staple for bench";
 
@@ -24,17 +24,18 @@ async function token(url: string): Promise<string> {
 export async function run(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "rampart-bench-prot-"));
   const redis = process.env.BENCH_REDIS_URL;
-  const stores: Record<string, string> =
-    redis && process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL, REDIS_URL: redis, REDIS_PREFIX: `benchp${Date.now()}:` } : {};
+  const dbOn = redis ? await benchDatabase() : undefined;
+  const dbOff = redis ? await benchDatabase() : undefined;
+  const stores: Record<string, string> = dbOn && redis ? { DATABASE_URL: dbOn.url, REDIS_URL: redis, REDIS_PREFIX: `benchp${Date.now()}:` } : {};
   const protectedEnv = {
     ...stores,
     RAMPART_DATA_DIR: join(dir, "on"),
     RATE_LIMIT_ENABLED: "true",
-    RATE_LIMIT_REQUESTS_PER_MINUTE: "100000000",
+    RATE_LIMIT_REQUESTS_PER_MINUTE: "1000000",
     RAMPART_PLANS: JSON.stringify({ free: { "api.requests": { day: 1_000_000_000 } } }),
     METRICS_ENABLED: "true",
   };
-  const bareEnv = { ...stores, REDIS_PREFIX: `benchb${Date.now()}:`, RAMPART_DATA_DIR: join(dir, "off"), RATE_LIMIT_ENABLED: "false", RAMPART_PLANS: JSON.stringify({ free: {} }), METRICS_ENABLED: "false" };
+  const bareEnv = { ...stores, ...(dbOff ? { DATABASE_URL: dbOff.url } : {}), REDIS_PREFIX: `benchb${Date.now()}:`, RAMPART_DATA_DIR: join(dir, "off"), RATE_LIMIT_ENABLED: "false", RAMPART_PLANS: JSON.stringify({ free: {} }), METRICS_ENABLED: "false" };
   const on = await startBenchServer(protectedEnv);
   const off = await startBenchServer(bareEnv);
   try {
@@ -66,6 +67,8 @@ export async function run(): Promise<string> {
   } finally {
     await on.stop();
     await off.stop();
+    await dbOn?.drop();
+    await dbOff?.drop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -18,7 +18,9 @@ export interface BenchServer {
 export async function startBenchServer(env: Record<string, string>): Promise<BenchServer> {
   const child = spawn(process.execPath, ["--import", "tsx", "bench/lib/server.ts"], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", RAMPART_AUTO_MIGRATE: "true", PORT: "0", ...env },
+    // NODE_ENV=test: production would refuse the development keys and plain-HTTP URL of a local benchmark (preflight).
+    // Rate limiting off unless a benchmark turns it on: a load test from one IP would only measure refusals.
+    env: { PATH: process.env.PATH ?? "", NODE_ENV: "test", LOG_LEVEL: "warn", PORT: "0", RATE_LIMIT_ENABLED: "false", ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -29,6 +31,10 @@ export async function startBenchServer(env: Record<string, string>): Promise<Ben
       if (m) resolve(m[1]!);
     });
     child.on("exit", (code) => reject(new Error(`bench server exited with ${code}: ${out}`)));
+  });
+  // Errors the server logs during a run are shown, so a failing benchmark says why.
+  child.stdout.on("data", (d: Buffer) => {
+    for (const line of d.toString().split("\n")) if (line.includes('"level":"error"')) process.stderr.write(`bench server: ${line.slice(0, 2000)}\n`);
   });
   return {
     url,
@@ -107,4 +113,28 @@ export function ratioTable(title: string, results: RatioResult[], note: string):
       `| ${r.name} | ${Math.round(r.baseline.requestsPerSec)} | ${Math.round(r.target.requestsPerSec)} | **${r.ratio.toFixed(2)}** | ${r.target.p50Ms.toFixed(1)} / ${r.target.p99Ms.toFixed(1)} | ${r.target.non2xx + r.target.errors} |`,
   );
   return [`### ${title}`, "", note, "", "| route | hello-world req/s | route req/s | ratio | p50 / p99 ms | non-2xx + errors |", "|---|---|---|---|---|---|", ...rows, ""].join("\n");
+}
+
+/**
+ * A database of its own for one benchmark run on the PostgreSQL server of
+ * BENCH_DATABASE_URL (runs never share keys or rows); `drop()` removes it.
+ */
+export async function benchDatabase(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+  const admin = process.env.BENCH_DATABASE_URL;
+  if (!admin) return undefined;
+  const { default: pg } = await import("pg");
+  const name = `rampart_bench_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  const run = async (sql: string) => {
+    const c = new pg.Client({ connectionString: admin });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  await run(`create database ${name}`);
+  const u = new URL(admin);
+  u.pathname = `/${name}`;
+  return { url: u.toString(), drop: () => run(`drop database if exists ${name} with (force)`) };
 }

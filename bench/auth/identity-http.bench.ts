@@ -56,7 +56,8 @@ export async function run(): Promise<string> {
   try {
     let loginRows = "";
     for (const [name, env] of modes) {
-      const server = await startBenchServer({ ...env, RATE_LIMIT_ENABLED: "false", METRICS_ENABLED: "false" });
+      // A plan without request limits: the default plan's 10,000 requests a day would end the load test in refusals.
+      const server = await startBenchServer({ ...env, RATE_LIMIT_ENABLED: "false", METRICS_ENABLED: "false", RAMPART_PLANS: JSON.stringify({ free: {} }) });
       try {
         const { token, email } = await session(server.url);
         const auth = { authorization: `Bearer ${token}` };

@@ -1,6 +1,6 @@
 /**
  * MFA backup (recovery) codes: 10 single-use codes of 12 Crockford base32
- * characters (60 bits each, shown as `xxxx-xxxx-xxxx`), stored only as
+ * characters (60 bits each, shown in three groups of four, e.g. `7K2M-9QDR-H4TX`), stored only as
  * SHA-256 (DESIGN.md: SHA-256 of high-entropy values; 60 bits make an offline
  * search of one code cost ~2^59 hashes). Input is forgiving the way Crockford
  * base32 intends: case, spaces and hyphens are ignored, and I/L read as 1, O
@@ -19,7 +19,7 @@ const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz";
 const CANONICAL = new RegExp(`^[${ALPHABET}]{${BACKUP_CODE_LENGTH}}$`);
 
 export interface BackupCodeSet {
-  /** Shown to the user once, formatted `xxxx-xxxx-xxxx`. */
+  /** Shown to the user once, formatted in three groups of four characters. */
   readonly codes: readonly string[];
   /** SHA-256 hex of each code's canonical form, in the same order: what is stored. */
   readonly hashes: readonly string[];

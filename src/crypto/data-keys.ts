@@ -17,6 +17,7 @@ import { DecryptionFailed } from "./errors.js";
 import { encodeKeySection, type Rp1Header } from "./format.js";
 import { KeyCache } from "./key-cache.js";
 import { extractPrk } from "./message.js";
+import { MessageKeys } from "./message-keys.js";
 import { sameRef, type KekProvider, type KekRef } from "./kek/types.js";
 import type { SubjectKey, SubjectKeyStore } from "./subject-keys.js";
 
@@ -24,8 +25,8 @@ import type { SubjectKey, SubjectKeyStore } from "./subject-keys.js";
 export const SHARED_KEY_CONTEXT: EncryptionContext = Object.freeze({ "rampart:purpose": "dek" });
 
 export interface CachedDek {
-  /** The DEK's HKDF PRK (message.ts): what messages are derived from; the DEK is zeroized on arrival. */
-  readonly prk: Buffer;
+  /** The DEK's PRK and derived message keys (message-keys.ts); the DEK is zeroized on arrival. */
+  readonly keys: MessageKeys;
   readonly ref: KekRef;
   readonly subject?: string;
   readonly keyId?: Buffer;
@@ -58,7 +59,7 @@ export class DataKeys {
   constructor(private readonly o: DataKeysOptions) {
     this.pool = new DataKeyPool(o.limits, o.clock);
     this.cache = new KeyCache<CachedDek>(o.cacheSize, o.cacheMaxAgeMs, o.clock, (v, k) => {
-      zeroize(v.prk);
+      v.keys.destroy();
       if (v.subject !== undefined && this.subjectIndex.get(v.subject) === k) this.subjectIndex.delete(v.subject);
     });
   }
@@ -84,8 +85,8 @@ export class DataKeys {
       const prk = extractPrk(gen.dek);
       zeroize(gen.dek);
       // Also cache it for decryption, so reading back fresh data needs no unwrap.
-      this.cache.set(`w:${keySection.toString("latin1")}`, { prk: Buffer.from(prk), ref: gen.ref });
-      this.pool.install({ ref: gen.ref, prk, keySection, createdAt: this.o.clock.now(), messages: 0, bytes: 0 });
+      this.cache.set(`w:${keySection.toString("latin1")}`, { keys: new MessageKeys(Buffer.from(prk)), ref: gen.ref });
+      this.pool.install({ ref: gen.ref, keys: new MessageKeys(prk), keySection, createdAt: this.o.clock.now(), messages: 0, bytes: 0 });
     });
   }
 
@@ -102,7 +103,7 @@ export class DataKeys {
         const dek = await this.o.kek.unwrap(src.ref, src.wrapped, SHARED_KEY_CONTEXT);
         const prk = extractPrk(dek);
         zeroize(dek);
-        if (epoch === this.epoch) this.cache.set(key, { prk, ref: src.ref });
+        if (epoch === this.epoch) this.cache.set(key, { keys: new MessageKeys(prk), ref: src.ref });
         else zeroize(prk);
         return;
       }
@@ -139,7 +140,7 @@ export class DataKeys {
       return;
     }
     const k = subjectCacheKey(key.keyId);
-    this.cache.set(k, { prk, ref: key.ref, subject: key.subject, keyId: key.keyId });
+    this.cache.set(k, { keys: new MessageKeys(prk), ref: key.ref, subject: key.subject, keyId: key.keyId });
     this.subjectIndex.set(key.subject, k);
   }
 

@@ -2,13 +2,13 @@
  * The encrypt-side data key: one DEK reused for new messages until any bound
  * is reached (age, message count, plaintext bytes), then zeroized and replaced
  * by a fresh one from the KEK provider. Because every message derives its own
- * key (message.ts), the bounds are not a GCM limit; they cap what one DEK
+ * key (message-keys.ts), the bounds are not a GCM limit; they cap what one DEK
  * protects (the blast radius of a leaked process memory image) and how long a
  * KEK rotation takes to reach new data. docs/crypto.md explains the defaults.
  */
-import { zeroize } from "./bytes.js";
 import type { Clock } from "../runtime/clock.js";
 import type { KekRef } from "./kek/types.js";
+import type { MessageKeys } from "./message-keys.js";
 
 export interface DekLimits {
   maxAgeMs: number;
@@ -18,8 +18,8 @@ export interface DekLimits {
 
 export interface PooledDek {
   readonly ref: KekRef;
-  /** The DEK's HKDF PRK (message.ts); the DEK itself is not kept. */
-  readonly prk: Buffer;
+  /** The DEK's PRK and sealing key (message-keys.ts); the DEK itself is not kept. */
+  readonly keys: MessageKeys;
   /** The encoded rp1 key section (provider, key id, version, wrapped DEK). */
   readonly keySection: Buffer;
   readonly createdAt: number;
@@ -63,7 +63,7 @@ export class DataKeyPool {
 
   /** Zeroizes and drops the current DEK (rotation, close). */
   flush(): void {
-    zeroize(this.current?.prk);
+    this.current?.keys.destroy();
     this.current = undefined;
   }
 }

@@ -98,7 +98,7 @@ export class Keyring {
       await this.keys.refreshPool();
       k = this.keys.pool.take(pt.length);
     }
-    return sealSingle({ keySection: k.keySection, flags: 0, prk: k.prk, plaintext: pt, context: ctx, random: this.random });
+    return sealSingle({ keySection: k.keySection, flags: 0, key: k.keys.forSealing(this.random), plaintext: pt, context: ctx, random: this.random });
   }
 
   /** Decrypts any rp1 message (text or binary, single or framed) with the expected context. */
@@ -108,11 +108,11 @@ export class Keyring {
     if (header.framed) return collect(this.decryptFrames([bytes], context));
     // Hot path: a cached DEK, no closures.
     const hit = this.keys.lookup(header);
-    if (hit) return openSingle(header, bytes, hit.prk, ctx);
+    if (hit) return openSingle(header, bytes, hit.keys, ctx);
     return this.withKey(
       () => this.keys.lookup(header),
       () => this.keys.load(header),
-      (k) => openSingle(header, bytes, k.prk, ctx),
+      (k) => openSingle(header, bytes, k.keys, ctx),
     );
   }
 
@@ -127,7 +127,7 @@ export class Keyring {
     const bytes = await this.withKey(
       () => this.keys.lookupSubject(subject),
       () => this.keys.loadSubject(subject, true),
-      (k) => sealSingle({ keySection: k.keyId!, flags: FLAG_SUBJECT, prk: k.prk, plaintext: pt, context: ctx, random: this.random }),
+      (k) => sealSingle({ keySection: k.keyId!, flags: FLAG_SUBJECT, key: k.keys.forSealing(this.random), plaintext: pt, context: ctx, random: this.random }),
     );
     return toText(bytes);
   }
@@ -144,7 +144,7 @@ export class Keyring {
       () => this.keys.loadSubject(subject, false),
       (k) => {
         if (!k.keyId!.equals(src.keyId)) throw new DecryptionFailed();
-        return openSingle(header, bytes, k.prk, ctx);
+        return openSingle(header, bytes, k.keys, ctx);
       },
     );
   }
@@ -174,7 +174,7 @@ export class Keyring {
         return this.withKey(
           () => this.keys.lookupSubject(subject),
           () => this.keys.loadSubject(subject, true),
-          (k) => ({ keySection: k.keyId!, flags: FLAG_SUBJECT, prk: Buffer.from(k.prk) }),
+          (k) => ({ keySection: k.keyId!, flags: FLAG_SUBJECT, prk: Buffer.from(k.keys.prk) }),
         );
       }
       let k = this.keys.pool.take(0);
@@ -182,7 +182,7 @@ export class Keyring {
         await this.keys.refreshPool();
         k = this.keys.pool.take(0);
       }
-      return { keySection: k.keySection, flags: 0, prk: Buffer.from(k.prk) };
+      return { keySection: k.keySection, flags: 0, prk: Buffer.from(k.keys.prk) };
     };
     const random = this.random;
     return (async function* () {
@@ -197,14 +197,14 @@ export class Keyring {
     const subject = options.subject;
     return openFrames(source, ctx, (header) => {
       const src = header.keySource;
-      if (subject === undefined) return this.withKey(() => this.keys.lookup(header), () => this.keys.load(header), (k) => Buffer.from(k.prk));
+      if (subject === undefined) return this.withKey(() => this.keys.lookup(header), () => this.keys.load(header), (k) => Buffer.from(k.keys.prk));
       if (src.kind !== "subject") throw new DecryptionFailed();
       return this.withKey(
         () => this.keys.lookupSubject(subject),
         () => this.keys.loadSubject(subject, false),
         (k) => {
           if (!k.keyId!.equals(src.keyId)) throw new DecryptionFailed();
-          return Buffer.from(k.prk);
+          return Buffer.from(k.keys.prk);
         },
       );
     });

@@ -7,18 +7,19 @@
  *   OKM = HKDF-Expand(PRK, "rampart rp1 key" ‖ version ‖ suite ‖ message salt, 64)   per message (§2.3)
  *   message key = OKM[0..32], commitment = OKM[32..64]
  * The extract step does not depend on the message, so it runs once when a
- * DEK enters memory and only the PRK is kept (the DEK itself is zeroized);
- * each message then costs one HMAC. The random 256-bit message salt enters
- * through info (§3.2), which gives every message a fresh AES key, so a cached
- * DEK never approaches the 2^32 random-IV limit of NIST SP 800-38D §8.3
- * however many messages it encrypts. The commitment is compared in constant
- * time before any decryption, so one ciphertext cannot be made to decrypt
- * under two keys (the "invisible salamanders" attack on plain GCM).
+ * DEK enters memory and only the PRK is kept (the DEK itself is zeroized).
+ * The random 256-bit salt in every message enters through info (§3.2); a
+ * writer draws a fresh salt, and so a fresh AES key, every 2^16 messages
+ * (message-keys.ts), so a cached DEK never approaches the 2^32 random-IV limit
+ * of NIST SP 800-38D §8.3 however many messages it encrypts. The commitment
+ * is compared in constant time before any decryption, so one ciphertext cannot
+ * be made to decrypt under two keys (the "invisible salamanders" attack on
+ * plain GCM).
  */
 import { createCipheriv, createDecipheriv, createHmac } from "node:crypto";
-import { constantTimeEqual } from "./bytes.js";
 import { DecryptionFailed } from "./errors.js";
 import { COMMITMENT_BYTES, NONCE_BYTES, RP1_VERSION, SALT_BYTES, SUITE_AES256GCM_HKDF_SHA512_COMMIT, TAG_BYTES, type Rp1Header } from "./format.js";
+import type { MessageKeys, SealingKey } from "./message-keys.js";
 import type { RandomPool } from "./random.js";
 
 const EXTRACT_SALT = Buffer.from("rampart rp1 dek", "ascii");
@@ -31,8 +32,15 @@ export function extractPrk(dek: Buffer): Buffer {
   return createHmac("sha512", EXTRACT_SALT).update(dek).digest();
 }
 
+export interface MessageKey {
+  /** The AES-256 key: OKM[0..32]. */
+  readonly key: Buffer;
+  /** The key commitment: OKM[32..64]. */
+  readonly commitment: Buffer;
+}
+
 /** HKDF-Expand with L = 64 = one block: T(1) = HMAC(PRK, info ‖ 0x01). Returns the message key and the commitment. */
-export function deriveMessageKey(prk: Buffer, salt: Buffer): { key: Buffer; commitment: Buffer } {
+export function deriveMessageKey(prk: Buffer, salt: Buffer): MessageKey {
   const okm = createHmac("sha512", prk).update(KEY_INFO).update(salt).update(BLOCK_1).digest();
   return { key: okm.subarray(0, 32), commitment: okm.subarray(32, 64) };
 }
@@ -41,13 +49,12 @@ export interface SealOptions {
   keySection: Buffer;
   /** FLAG_SUBJECT or 0 (single messages are never framed). */
   flags: number;
-  /** The DEK's PRK (extractPrk). */
-  prk: Buffer;
+  /** The salt and its derived key (MessageKeys.forSealing); not zeroized here. */
+  key: SealingKey;
   plaintext: Uint8Array;
   context: Buffer;
   random: RandomPool;
-  /** Fixed salt and nonce for known-answer tests only. */
-  salt?: Buffer;
+  /** Fixed nonce for known-answer tests only. */
   nonce?: Buffer;
 }
 
@@ -60,35 +67,29 @@ export function sealSingle(o: SealOptions): Buffer {
   out[2] = o.flags;
   o.keySection.copy(out, 3);
   const p = 3 + ks;
-  if (o.salt) o.salt.copy(out, p);
-  else o.random.fill(out, p, SALT_BYTES);
+  o.key.salt.copy(out, p);
   if (o.nonce) o.nonce.copy(out, p + SALT_BYTES);
   else o.random.fill(out, p + SALT_BYTES, NONCE_BYTES);
-  const { key, commitment } = deriveMessageKey(o.prk, out.subarray(p, p + SALT_BYTES));
-  commitment.copy(out, p + SALT_BYTES + NONCE_BYTES);
+  o.key.commitment.copy(out, p + SALT_BYTES + NONCE_BYTES);
   const bodyStart = p + SALT_BYTES + NONCE_BYTES + COMMITMENT_BYTES;
-  try {
-    const cipher = createCipheriv("aes-256-gcm", key, out.subarray(p + SALT_BYTES, p + SALT_BYTES + NONCE_BYTES), { authTagLength: TAG_BYTES });
-    cipher.setAAD(out.subarray(0, 3));
-    cipher.setAAD(out.subarray(p, bodyStart));
-    cipher.setAAD(o.context);
-    const ct = cipher.update(o.plaintext);
-    ct.copy(out, bodyStart);
-    cipher.final();
-    cipher.getAuthTag().copy(out, bodyStart + ct.length);
-  } finally {
-    key.fill(0);
-  }
+  const cipher = createCipheriv("aes-256-gcm", o.key.key, out.subarray(p + SALT_BYTES, p + SALT_BYTES + NONCE_BYTES), { authTagLength: TAG_BYTES });
+  cipher.setAAD(out.subarray(0, 3));
+  cipher.setAAD(out.subarray(p, bodyStart));
+  cipher.setAAD(o.context);
+  const ct = cipher.update(o.plaintext);
+  ct.copy(out, bodyStart);
+  cipher.final();
+  cipher.getAuthTag().copy(out, bodyStart + ct.length);
   return out;
 }
 
 /** Decrypts one parsed single message; every failure is DecryptionFailed. */
-export function openSingle(header: Rp1Header, message: Buffer, prk: Buffer, context: Buffer): Buffer {
+export function openSingle(header: Rp1Header, message: Buffer, keys: MessageKeys, context: Buffer): Buffer {
   const body = message.subarray(header.bodyStart);
   if (header.framed || body.length < TAG_BYTES) throw new DecryptionFailed();
-  const { key, commitment } = deriveMessageKey(prk, header.salt);
+  // Compares the commitment in constant time before any decryption.
+  const key = keys.forOpening(header.salt, header.commitment);
   try {
-    if (!constantTimeEqual(commitment, header.commitment)) throw new DecryptionFailed();
     const decipher = createDecipheriv("aes-256-gcm", key, header.nonce, { authTagLength: TAG_BYTES });
     decipher.setAAD(header.fixed[0]);
     decipher.setAAD(header.fixed[1]);
@@ -99,7 +100,5 @@ export function openSingle(header: Rp1Header, message: Buffer, prk: Buffer, cont
     return pt;
   } catch {
     throw new DecryptionFailed();
-  } finally {
-    key.fill(0);
   }
 }

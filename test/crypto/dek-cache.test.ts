@@ -7,6 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DataKeyPool } from "../../src/crypto/dek-pool.js";
 import { KeyCache } from "../../src/crypto/key-cache.js";
+import { MessageKeys } from "../../src/crypto/message-keys.js";
+import { RandomPool } from "../../src/crypto/random.js";
 import { ManualClock } from "../../src/runtime/index.js";
 import { countedPeer, keyringHarness, type KeyringHarness } from "./helpers.js";
 
@@ -116,13 +118,16 @@ describe("zeroization", () => {
     const clock = new ManualClock();
     const pool = new DataKeyPool({ maxAgeMs: 1000, maxMessages: 10, maxBytes: 1 << 20 }, clock);
     const prk = Buffer.alloc(64, 7);
-    pool.install({ ref: { provider: "local", keyId: "default", version: 1 }, prk, keySection: Buffer.alloc(0), createdAt: clock.now(), messages: 0, bytes: 0 });
-    expect(pool.take(10)?.prk).toBe(prk);
+    const keys = new MessageKeys(prk);
+    pool.install({ ref: { provider: "local", keyId: "default", version: 1 }, keys, keySection: Buffer.alloc(0), createdAt: clock.now(), messages: 0, bytes: 0 });
+    expect(pool.take(10)?.keys).toBe(keys);
+    const sealing = keys.forSealing(new RandomPool());
     clock.advance(1000);
     expect(pool.take(10)).toBeUndefined();
     expect(prk.every((x) => x === 0)).toBe(true);
+    expect(sealing.key.every((x) => x === 0) && sealing.commitment.every((x) => x === 0)).toBe(true);
     const prk2 = Buffer.alloc(64, 9);
-    pool.install({ ref: { provider: "local", keyId: "default", version: 1 }, prk: prk2, keySection: Buffer.alloc(0), createdAt: clock.now(), messages: 0, bytes: 0 });
+    pool.install({ ref: { provider: "local", keyId: "default", version: 1 }, keys: new MessageKeys(prk2), keySection: Buffer.alloc(0), createdAt: clock.now(), messages: 0, bytes: 0 });
     pool.flush();
     expect(prk2.every((x) => x === 0)).toBe(true);
   });

@@ -11,7 +11,7 @@ import { canonicalContext } from "../../src/crypto/context.js";
 import { SHARED_KEY_CONTEXT } from "../../src/crypto/data-keys.js";
 import { encodeKeySection } from "../../src/crypto/format.js";
 import { dekWrapAad, gcmWrap, kekWrapAad, masterKeyCheck, masterWrappingKey } from "../../src/crypto/kek/local-wrap.js";
-import { extractPrk, sealSingle } from "../../src/crypto/message.js";
+import { deriveMessageKey, extractPrk, sealSingle } from "../../src/crypto/message.js";
 import { RandomPool } from "../../src/crypto/random.js";
 import { DecryptionFailed, createKeyring, type Keyring } from "../../src/crypto/index.js";
 import { createTestEnv, type TestEnv } from "../helpers/modes.js";
@@ -46,7 +46,7 @@ describe("rp1 known answers", () => {
 
   it("fixed DEK, salt and nonce give the pinned message bytes", () => {
     const keySection = encodeKeySection({ kind: "wrapped", ref: REF, wrapped: Buffer.from(WRAPPED_DEK, "hex") });
-    const msg = sealSingle({ keySection, flags: 0, prk: extractPrk(DEK), plaintext: Buffer.from(PLAINTEXT), context: canonicalContext(CONTEXT), random: new RandomPool(), salt: SALT, nonce: NONCE });
+    const msg = sealSingle({ keySection, flags: 0, key: { salt: SALT, ...deriveMessageKey(extractPrk(DEK), SALT) }, plaintext: Buffer.from(PLAINTEXT), context: canonicalContext(CONTEXT), random: new RandomPool(), nonce: NONCE });
     expect(msg.toString("hex")).toBe(MESSAGE);
     expect(`rp1:${msg.toString("base64url")}`).toBe(STORED_VECTOR);
   });

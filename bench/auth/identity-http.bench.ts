@@ -5,7 +5,8 @@
  *   the hello-world route of the same server, embedded and PostgreSQL + Redis
  *   (goal ≥ 0.5);
  * - login throughput against the raw argon2 verify rate at the same
- *   parameters and concurrency, measured in this process (goal ≥ 0.9);
+ *   parameters and concurrency, measured in this process (goal ≥ 0.9), in
+ *   both modes;
  * - `GET /v1/me` p99 while logins saturate the hasher, against its idle p99
  *   (goal < 2×: hashing never blocks the event loop).
  * Rate limiting is off here (it would cut the load test short); its cost is
@@ -62,21 +63,21 @@ export async function run(): Promise<string> {
         const { token, email } = await session(server.url);
         const auth = { authorization: `Bearer ${token}` };
         ratios.push(await compareToBaseline(server.url, `${name}: GET /v1/me`, { path: "/v1/me", headers: auth }));
-        if (name === "embedded") {
-          // Login vs raw argon2 at the same parameters and concurrency (the hasher's cap: one per core).
-          const cores = availableParallelism();
-          const loginBody = JSON.stringify({ email, password: PASSWORD });
-          // 4 in flight: enough to keep the hasher (one per core) busy, and under the lockout's
-          // bound of 5 password checks in flight per account (more would be refused with 423 by design).
-          const loginOpts = { path: "/v1/auth/login", method: "POST" as const, headers: { "content-type": "application/json" }, body: loginBody, connections: 4, durationSec: 6 };
-          const raw = await rawVerifyRate(cores, 6000);
-          const logins = await load(server.url, loginOpts);
-          loginRows += `| login (argon2id m=19456 t=2 p=1, ${cores} at a time) | ${raw.toFixed(1)} raw verifies/s | ${logins.requestsPerSec.toFixed(1)} logins/s | **${(logins.requestsPerSec / raw).toFixed(2)}** | ${logins.non2xx + logins.errors} |\n`;
-          // /me p99, idle and while logins saturate the hasher.
-          const idle = await load(server.url, { path: "/v1/me", headers: auth, connections: 10, durationSec: 6 });
-          const [busy] = await Promise.all([load(server.url, { path: "/v1/me", headers: auth, connections: 10, durationSec: 6 }), load(server.url, loginOpts)]);
-          loginRows += `| GET /v1/me p99 while logins saturate the hasher | idle p99 ${idle.p99Ms} ms | busy p99 ${busy.p99Ms} ms | **${(busy.p99Ms / Math.max(1, idle.p99Ms)).toFixed(2)}×** | ${busy.non2xx + busy.errors} |\n`;
-        }
+        // Login vs raw argon2 at the same parameters and concurrency (the hasher's cap: one per core).
+        const cores = availableParallelism();
+        const loginBody = JSON.stringify({ email, password: PASSWORD });
+        // 4 in flight: enough to keep the hasher (one per core) busy, and under the lockout's
+        // bound of 5 password checks in flight per account (more would be refused with 423 by design).
+        const loginOpts = { path: "/v1/auth/login", method: "POST" as const, headers: { "content-type": "application/json" }, body: loginBody, connections: 4, durationSec: 6 };
+        // Raw rate before and after the login run (their mean is the baseline), so drift hits both sides.
+        const rawBefore = await rawVerifyRate(cores, 4000);
+        const logins = await load(server.url, loginOpts);
+        const raw = (rawBefore + (await rawVerifyRate(cores, 4000))) / 2;
+        loginRows += `| ${name}: login (argon2id m=19456 t=2 p=1, ${cores} at a time) | ${raw.toFixed(1)} raw verifies/s | ${logins.requestsPerSec.toFixed(1)} logins/s | **${(logins.requestsPerSec / raw).toFixed(2)}** | ${logins.non2xx + logins.errors} |\n`;
+        // /me p99, idle and while logins saturate the hasher.
+        const idle = await load(server.url, { path: "/v1/me", headers: auth, connections: 10, durationSec: 6 });
+        const [busy] = await Promise.all([load(server.url, { path: "/v1/me", headers: auth, connections: 10, durationSec: 6 }), load(server.url, loginOpts)]);
+        loginRows += `| ${name}: GET /v1/me p99 while logins saturate the hasher | idle p99 ${idle.p99Ms} ms | busy p99 ${busy.p99Ms} ms | **${(busy.p99Ms / Math.max(1, idle.p99Ms)).toFixed(2)}×** | ${busy.non2xx + busy.errors} |\n`;
       } finally {
         await server.stop();
       }

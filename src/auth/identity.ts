@@ -59,6 +59,7 @@ export async function createIdentity(runtime: Runtime, options: IdentityOptions 
     const users = await Users.create({ db: db.kysely, keyring: crypto, kv, now });
     closers.push(() => users.close());
     const hasher = options.hasher ?? createPasswordHasher(config);
+    if (!options.hasher) closers.push(() => hasher.close());
     const policy = options.policy ?? createPasswordPolicy(config);
     closers.push(() => policy.close());
     const mail = createMailTransport({ smtpUrl: config.smtpUrl, from: config.mailFrom, log });

@@ -62,11 +62,14 @@ export class Sessions {
     const now = this.now();
     const expiresAt = new Date(now + this.settings.ttlMs);
     const clientEnc = client.ip || client.userAgent ? await this.keyring.encryptFor(userId, JSON.stringify(client), { table: "rampart_sessions", column: "client", id: sessionId }) : null;
-    await db.insertInto("rampart_sessions").values({ id: sessionId, user_id: userId, client_enc: clientEnc, mfa, created_at: new Date(now), last_used_at: new Date(now), expires_at: expiresAt }).execute();
     const refreshToken = newOpaqueToken();
+    // One statement (a data-modifying CTE): the session and its first refresh token are written
+    // together or not at all, in one round trip — a login's only write.
     await db
+      .with("s", (q) => q.insertInto("rampart_sessions").values({ id: sessionId, user_id: userId, client_enc: clientEnc, mfa, created_at: new Date(now), last_used_at: new Date(now), expires_at: expiresAt }).returning(["id", "user_id", "created_at", "expires_at"]))
       .insertInto("rampart_refresh_tokens")
-      .values({ id: randomUUID(), session_id: sessionId, user_id: userId, token_hash: hashToken(refreshToken), created_at: new Date(now), expires_at: expiresAt })
+      .columns(["id", "session_id", "user_id", "token_hash", "created_at", "expires_at"])
+      .expression((eb) => eb.selectFrom("s").select([eb.val(randomUUID()).as("id"), "s.id", "s.user_id", eb.val(hashToken(refreshToken)).as("token_hash"), "s.created_at", "s.expires_at"]))
       .execute();
     return { sessionId, refreshToken, expiresAt };
   }

@@ -1,9 +1,9 @@
 /**
  * Password hashing with argon2id (RFC 9106) in PHC string format, off the event
- * loop. @node-rs/argon2's async functions run as napi async work on libuv's
- * thread pool (test/auth/password/hasher.test.ts shows the loop keeps
- * turning during a hash); a semaphore caps how many run at once so hashing
- * cannot take every pool thread (file and DNS work share them) and so a login
+ * loop: @node-rs/argon2 runs on dedicated worker threads at a lower scheduling
+ * priority (argon2-workers.ts explains why not libuv's pool;
+ * test/auth/password/hasher.test.ts shows the loop keeps turning during a
+ * hash). A semaphore caps how many run at once — one per worker — so a login
  * flood queues, bounded, instead of thrashing memory (each hash holds m KiB).
  *
  * Unknown users cost the same as known ones: dummyVerify() checks the
@@ -11,8 +11,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
-import { hash as argon2Hash, verify as argon2Verify, type Algorithm, type Options } from "@node-rs/argon2";
+import type { Algorithm, Options } from "@node-rs/argon2";
 import { RampartError } from "../../errors/index.js";
+import { Argon2Workers } from "./argon2-workers.js";
 import { PASSWORD_MAX_INPUT_UNITS, normalizePassword } from "./normalize.js";
 import { ARGON2_OUTPUT_BYTES, argon2ParamsFromConfig, assertProductionParams, phcNeedsRehash, type Argon2Params, type PasswordHasherConfig } from "./params.js";
 import { passwordLengthProblem } from "./policy-rules.js";
@@ -80,7 +81,14 @@ export interface PasswordHasher {
   /** Whether a stored hash differs from the current parameters. */
   needsRehash(phc: string): boolean;
   stats(): PasswordHasherStats;
+  /** The niceness of each started hashing thread (null where it could not be lowered). */
+  workerNiceness(): Promise<(number | null)[]>;
+  /** Stops the hashing threads; later calls fail. */
+  close(): Promise<void>;
 }
+
+/** Niceness of the hashing threads when ARGON2_WORKER_NICE is not given. */
+export const DEFAULT_WORKER_NICE = 10;
 
 const MISMATCH: VerifyResult = Object.freeze({ ok: false, needsRehash: false });
 
@@ -93,6 +101,7 @@ export function createPasswordHasher(config: PasswordHasherConfig, options: Pass
   assertProductionParams(params, config.nodeEnv);
   const maxConcurrency = config.argon2MaxConcurrency ?? availableParallelism();
   const semaphore = new Semaphore(maxConcurrency, options.maxQueue ?? DEFAULT_HASH_QUEUE);
+  const workers = new Argon2Workers({ size: maxConcurrency, nice: config.argon2WorkerNice ?? DEFAULT_WORKER_NICE });
   const argonOptions: Options = {
     algorithm: 2 as Algorithm, // Argon2id (RFC 9106 §4: the recommended variant)
     memoryCost: params.memoryKib,
@@ -136,14 +145,14 @@ export function createPasswordHasher(config: PasswordHasherConfig, options: Pass
 
   // Precomputed at the same parameters (and through the same queue) so that
   // dummyVerify does exactly the work of a real verify.
-  const dummyHash = limited("hash", () => argon2Hash(randomBytes(32), argonOptions));
+  const dummyHash = limited("hash", () => workers.hash(randomBytes(32), argonOptions));
   dummyHash.catch(() => undefined); // surfaced by dummyVerify, never unhandled
 
   async function check(op: HashOperation, phc: string, password: string): Promise<boolean> {
     // Hostile sizes are refused before normalization; no stored password can be this long.
     if (password.length > PASSWORD_MAX_INPUT_UNITS) return false;
     const normalized = normalizePassword(password);
-    return limited(op, () => argon2Verify(phc, normalized, argonOptions));
+    return limited(op, () => workers.verify(phc, normalized, argonOptions));
   }
 
   return {
@@ -153,7 +162,7 @@ export function createPasswordHasher(config: PasswordHasherConfig, options: Pass
       const normalized = password.length > PASSWORD_MAX_INPUT_UNITS ? password : normalizePassword(password);
       const tooLong = passwordLengthProblem(normalized, 1);
       if (tooLong) throw new RampartError("VALIDATION_FAILED", { details: { fields: [{ path: "body.password", message: tooLong }] } });
-      return limited("hash", () => argon2Hash(normalized, argonOptions));
+      return limited("hash", () => workers.hash(normalized, argonOptions));
     },
     async verify(phc, password) {
       let rehash: boolean;
@@ -187,5 +196,7 @@ export function createPasswordHasher(config: PasswordHasherConfig, options: Pass
         compute: { ...compute },
       };
     },
+    workerNiceness: () => workers.niceness(),
+    close: () => workers.close(),
   };
 }

@@ -30,7 +30,7 @@ const ALGORITHM_ARGON2ID = 2;
 const VERSION_0X13 = 1;
 
 /** The config keys the password hasher reads. */
-export type PasswordHasherConfig = Pick<Config, "argon2MemoryKib" | "argon2Iterations" | "argon2Parallelism" | "argon2MaxConcurrency" | "nodeEnv">;
+export type PasswordHasherConfig = Pick<Config, "argon2MemoryKib" | "argon2Iterations" | "argon2Parallelism" | "argon2MaxConcurrency" | "nodeEnv"> & Partial<Pick<Config, "argon2WorkerNice">>;
 
 /** The argon2id parameters of a config. */
 export function argon2ParamsFromConfig(config: Pick<Config, "argon2MemoryKib" | "argon2Iterations" | "argon2Parallelism">): Argon2Params {

@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { getPriority } from "node:os";
 import { describe, expect, it } from "vitest";
 import { isRampartError } from "../../../src/errors/index.js";
 import { FLOOR, hasherWith } from "./helpers.js";
@@ -107,6 +109,26 @@ describe("password hasher", () => {
       expect(isRampartError(err) ? err.headers : undefined).toEqual({ "Retry-After": "1" });
     }
     expect(hasher.stats().rejected).toBe(3);
+  });
+
+  it("hashes on its own threads at the configured niceness; the event loop's priority is untouched", async () => {
+    const mainNice = getPriority(0);
+    const hasher = hasherWith({ memoryKib: 1024, iterations: 1, parallelism: 1 }, { maxConcurrency: 2, workerNice: 15 });
+    await Promise.all([hasher.hash("a long enough test password"), hasher.hash("another long test password")]);
+    expect(await hasher.workerNiceness()).toEqual([15, 15]);
+    // Independently of what the workers report: the kernel's view of every thread of this process
+    // (field 19 of /proc/<pid>/task/<tid>/stat, counted after the ")" that ends the command name).
+    const niceOf = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, "utf8").split(") ")[1]!.split(" ")[16]);
+    const tids = readdirSync("/proc/self/task");
+    expect(tids.filter((t) => niceOf(t) === 15)).toHaveLength(2);
+    expect(niceOf(String(process.pid))).toBe(mainNice);
+    expect(getPriority(0)).toBe(mainNice);
+    await hasher.close();
+    await expect(hasher.hash("a long enough test password")).rejects.toThrow("closed");
+  });
+
+  it("refuses a niceness outside 0..19", () => {
+    expect(() => hasherWith(FLOOR, { workerNice: 20 })).toThrow("nice must be an integer from 0 to 19, instead got 20");
   });
 
   it("defaults the concurrency cap to the number of cores", async () => {

@@ -7,11 +7,11 @@ export const FLOOR = { memoryKib: 19_456, iterations: 2, parallelism: 1 } as con
 
 export function hasherWith(
   params: { memoryKib: number; iterations: number; parallelism: number },
-  extra: { maxConcurrency?: number; nodeEnv?: Config["nodeEnv"] } & PasswordHasherOptions = {},
+  extra: { maxConcurrency?: number; nodeEnv?: Config["nodeEnv"]; workerNice?: number } & PasswordHasherOptions = {},
 ): PasswordHasher {
-  const { maxConcurrency, nodeEnv, ...options } = extra;
+  const { maxConcurrency, nodeEnv, workerNice, ...options } = extra;
   return createPasswordHasher(
-    { argon2MemoryKib: params.memoryKib, argon2Iterations: params.iterations, argon2Parallelism: params.parallelism, argon2MaxConcurrency: maxConcurrency, nodeEnv: nodeEnv ?? "test" },
+    { argon2MemoryKib: params.memoryKib, argon2Iterations: params.iterations, argon2Parallelism: params.parallelism, argon2MaxConcurrency: maxConcurrency, nodeEnv: nodeEnv ?? "test", ...(workerNice === undefined ? {} : { argon2WorkerNice: workerNice }) },
     options,
   );
 }

@@ -3,6 +3,7 @@
  * bounded cache of verified tokens (a hot token is verified once; expiry,
  * revocation and key removal still apply to cached tokens) and the LRU bound.
  */
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VerifiedTokenCache } from "../../../src/auth/tokens/token-cache.js";
 import { RevocationList } from "../../../src/auth/revocation/index.js";
@@ -71,6 +72,28 @@ describe("access tokens on one instance", () => {
     const other = await f.tokens.issue({ sub: "user-1", sid: "sess-1", roles: ["user"] });
     expect(other.jti).not.toBe(issued.jti);
     expect((await f.tokens.verify(other.token)).scopes).toEqual([]);
+    await f.close();
+  });
+
+  it("jose, an independent JOSE implementation, verifies issued tokens against the published JWKS", async () => {
+    const f = await stores.fixture();
+    const issued = await f.tokens.issue({ sub: "user-2", sid: "sess-2", roles: ["admin", "user"], scope: ["a:b", "c"] });
+    const jwks = createLocalJWKSet(f.tokens.jwks() as unknown as JSONWebKeySet);
+    const { payload, protectedHeader } = await jwtVerify(issued.token, jwks, {
+      algorithms: ["EdDSA"],
+      typ: "at+jwt",
+      issuer: "https://id.example.test",
+      audience: "rampart-test",
+      currentDate: new Date(f.clock.now()),
+      requiredClaims: ["iss", "aud", "sub", "iat", "exp", "jti"],
+    });
+    expect(protectedHeader).toEqual({ alg: "EdDSA", typ: "at+jwt", kid: issued.kid });
+    expect(payload).toEqual({ iss: "https://id.example.test", aud: "rampart-test", sub: "user-2", sid: "sess-2", roles: ["admin", "user"], scope: "a:b c", iat: Math.floor(f.clock.now() / 1000), exp: issued.expiresAt / 1000, jti: issued.jti });
+    // A changed payload byte fails the same verification.
+    const [h, p, sig] = issued.token.split(".");
+    const tampered = `${h}.${Buffer.from(JSON.stringify({ ...payload, roles: ["admin", "owner"] })).toString("base64url")}.${sig}`;
+    expect(p).not.toBe(tampered.split(".")[1]);
+    await expect(jwtVerify(tampered, jwks, { algorithms: ["EdDSA"], currentDate: new Date(f.clock.now()) })).rejects.toThrow(/signature/);
     await f.close();
   });
 

@@ -43,6 +43,8 @@ import { LatencyHistogram, type BreakerState, type UpstreamStats } from "./stats
 
 export type UpstreamFailureKind = "breaker_open" | "bulkhead_full" | "timeout";
 
+const DESCRIPTIONS: Record<UpstreamFailureKind, string> = { breaker_open: "circuit breaker open", bulkhead_full: "bulkhead full", timeout: "timed out" };
+
 /** The cause of a SERVICE_UNAVAILABLE raised by the resilience layer itself. */
 export class UpstreamError extends Error {
   override readonly name = "UpstreamError";
@@ -50,9 +52,20 @@ export class UpstreamError extends Error {
     readonly upstream: string,
     readonly kind: UpstreamFailureKind,
     cause: unknown,
+    /** The per-attempt deadline, for a timeout. */
+    readonly timeoutMs?: number,
   ) {
-    super(`upstream '${upstream}': ${kind.replace("_", " ")}`, { cause });
+    super(`upstream '${upstream}': ${DESCRIPTIONS[kind]}${timeoutMs === undefined ? "" : ` after ${timeoutMs} ms`}`, { cause });
   }
+}
+
+/**
+ * The UpstreamError behind a SERVICE_UNAVAILABLE that an upstream's own
+ * policies raised (timeout, open breaker, full bulkhead); undefined for any
+ * other error, the upstream's own answers included.
+ */
+export function upstreamFailure(err: unknown): UpstreamError | undefined {
+  return err instanceof RampartError && err.code === "SERVICE_UNAVAILABLE" && err.cause instanceof UpstreamError ? err.cause : undefined;
 }
 
 export interface ExecuteOptions {
@@ -126,7 +139,8 @@ export function createUpstream(name: string, options: UpstreamOptions): Upstream
   const once = chain(bulkhead, breaker, timeout as unknown as AnyPolicy);
   const retried = chain(bulkhead, retry, breaker, timeout as unknown as AnyPolicy);
 
-  const unavailable = (kind: UpstreamFailureKind, err: unknown) => new RampartError("SERVICE_UNAVAILABLE", { cause: new UpstreamError(name, kind, err) });
+  const unavailable = (kind: UpstreamFailureKind, err: unknown) =>
+    new RampartError("SERVICE_UNAVAILABLE", { cause: new UpstreamError(name, kind, err, kind === "timeout" ? o.timeoutMs : undefined) });
 
   function mapError(err: unknown, signal: AbortSignal | undefined): unknown {
     if (signal?.aborted) return err;
@@ -150,11 +164,15 @@ export function createUpstream(name: string, options: UpstreamOptions): Upstream
       // When the deadline aborts the attempt, `fn` may reject first with its own
       // AbortError (fetch does): report it as the timeout it is, so the breaker,
       // the retry filter and the mapping below see one kind of error.
-      const attempt = (ctx: IDefaultPolicyContext) =>
-        fn(ctx.signal).catch((err: unknown) => {
+      // Awaited inside an async function, so a synchronous throw or a plain value from `fn` is handled alike.
+      const attempt = async (ctx: IDefaultPolicyContext) => {
+        try {
+          return await fn(ctx.signal);
+        } catch (err) {
           if (ctx.signal.aborted && !opts.signal?.aborted) throw new TaskCancelledError(`upstream '${name}' timed out after ${o.timeoutMs} ms`);
           throw err;
-        });
+        }
+      };
       try {
         const value = await (opts.idempotent ? retried : once).execute(attempt, opts.signal);
         counts.successes++;

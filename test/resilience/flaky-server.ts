@@ -1,59 +1,30 @@
 /**
- * A real local HTTP upstream whose behaviour the test scripts: answer, fail
- * with a status, reset the connection, or hang until released. It counts the
- * requests that reached it and the hanging ones the client gave up on.
+ * A real local HTTP upstream whose behaviour the test scripts (../helpers/faults.ts):
+ * answer, fail with a status, reset the connection, or hang until released.
+ * It counts the requests that reached it and the hanging ones the client gave up on.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type Server } from "node:http";
+import { Faults } from "../helpers/faults.js";
 
-export type Behaviour = "ok" | "hang" | "reset" | 404 | 500 | 503;
-
-export class FlakyServer {
-  /** What to do when the plan is empty. */
-  mode: Behaviour = "ok";
-  /** Behaviours for the next requests, in order. */
-  readonly plan: Behaviour[] = [];
-  hits = 0;
-  /** Hanging requests whose client closed the connection. */
-  abandoned = 0;
-  private readonly hanging = new Set<ServerResponse>();
-
+export class FlakyServer extends Faults {
   private constructor(
     private readonly server: Server,
     readonly url: string,
-  ) {}
+  ) {
+    super();
+  }
 
   static async start(): Promise<FlakyServer> {
-    const handlers: { handle?: (req: IncomingMessage, res: ServerResponse) => void } = {};
+    const handlers: { handle?: Parameters<typeof createServer>[1] } = {};
     const server = createServer((req, res) => handlers.handle?.(req, res));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const { port } = server.address() as { port: number };
     const self = new FlakyServer(server, `http://127.0.0.1:${port}/`);
-    handlers.handle = (req, res) => self.handle(req, res);
+    handlers.handle = (req, res) => {
+      if (self.intercept(req, res)) return;
+      res.end(JSON.stringify({ hit: self.hits }));
+    };
     return self;
-  }
-
-  private handle(req: IncomingMessage, res: ServerResponse): void {
-    this.hits++;
-    const b = this.plan.shift() ?? this.mode;
-    if (b === "reset") {
-      req.socket.destroy();
-    } else if (b === "hang") {
-      this.hanging.add(res);
-      res.on("close", () => {
-        if (this.hanging.delete(res)) this.abandoned++;
-      });
-    } else {
-      res.statusCode = b === "ok" ? 200 : b;
-      res.end(JSON.stringify({ hit: this.hits }));
-    }
-  }
-
-  /** Answers every hanging request with 200. */
-  release(): void {
-    for (const res of [...this.hanging]) {
-      this.hanging.delete(res);
-      res.end(JSON.stringify({ released: true }));
-    }
   }
 
   async close(): Promise<void> {

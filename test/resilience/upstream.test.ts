@@ -10,13 +10,7 @@ beforeAll(async () => {
   server = await FlakyServer.start();
 });
 afterAll(() => server.close());
-beforeEach(() => {
-  server.release();
-  server.mode = "ok";
-  server.plan.length = 0;
-  server.hits = 0;
-  server.abandoned = 0;
-});
+beforeEach(() => server.reset());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -49,8 +43,7 @@ describe("timeout", () => {
     expect(unavailableKind(err)).toBe("timeout");
     expect(elapsed).toBeGreaterThanOrEqual(190);
     expect(elapsed).toBeLessThan(1_000);
-    for (let i = 0; i < 50 && server.abandoned === 0; i++) await sleep(20);
-    expect(server.abandoned).toBe(1);
+    expect(await server.abandonedAtLeast(1)).toBe(1);
     expect(u.stats()).toMatchObject({ calls: 1, failures: 1, timeouts: 1 });
   });
 
@@ -224,5 +217,23 @@ describe("stats and options", () => {
       ["kms", "closed"],
       ["smtp", "disabled"],
     ]);
+  });
+
+  it("ensure returns the registered upstream (one breaker for every caller) and creates it on first use", () => {
+    const registry = new UpstreamRegistry({ log: pino({ level: "silent" }) });
+    const first = registry.ensure("webhooks.payments", { timeoutMs: 100 });
+    expect(registry.ensure("webhooks.payments", { timeoutMs: 5_000 })).toBe(first);
+    expect(registry.stats()).toHaveLength(1);
+  });
+
+  it("overrides replace part of an upstream's settings by name and keep the rest", async () => {
+    server.mode = 503;
+    const registry = new UpstreamRegistry({}, { "billing-api": { breaker: { kind: "consecutive", failures: 1, halfOpenAfterMs: 60_000 } } });
+    const u = registry.create("billing-api", { timeoutMs: 1_000, retries: 0, isFailure: (err) => err instanceof HttpStatusError && err.status >= 500 });
+    await failure(u.execute(getText(server.url), { idempotent: true }));
+    // One failure opened it (the override), and the creator's isFailure still applied: a 503 counts.
+    expect(u.breakerState).toBe("open");
+    expect(unavailableKind(await failure(u.execute(getText(server.url), { idempotent: true })))).toBe("breaker_open");
+    expect(server.hits).toBe(1);
   });
 });

@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
 import type { Tables } from "../db/tables.js";
 import type { KvStore } from "../kv/types.js";
+import type { UpstreamRegistry } from "../resilience/index.js";
 import { systemClock, type Clock } from "../runtime/clock.js";
 import type { Secrets } from "../secrets/types.js";
 import type { CiphertextColumn } from "./ciphertext-columns.js";
@@ -35,6 +36,8 @@ export interface KeyringDeps {
   kv?: KvStore;
   /** A KEK provider to use instead of the one RAMPART_KMS names (tests, custom providers). Not closed by the keyring. */
   kek?: KekProvider;
+  /** The runtime's upstreams, where a network KEK provider (AWS KMS, Vault Transit) registers its own. */
+  upstreams?: UpstreamRegistry;
 }
 
 const CHANNEL = "crypto:keyring";
@@ -43,7 +46,7 @@ export async function createKeyring(deps: KeyringDeps): Promise<Keyring> {
   const { config, db, secrets, kv } = deps;
   const log = deps.log.child({ component: "crypto" });
   const clock = deps.clock ?? systemClock;
-  const kek = deps.kek ?? (await createKekProvider({ config, db, secrets, log, clock }));
+  const kek = deps.kek ?? (await createKekProvider({ config, db, secrets, log, clock, ...(deps.upstreams ? { upstreams: deps.upstreams } : {}) }));
   // The data path (DEK generation and unwrapping) goes through a counting decorator, read by metrics.
   const counted = new InstrumentedKek(kek);
   const subjects = new SubjectKeyStore(db, counted, clock);

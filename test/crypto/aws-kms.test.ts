@@ -44,7 +44,7 @@ describe("aws-kms KEK", () => {
     expect(await keyring.decryptStringFor("user-42", ct, ctx)).toBe("secret");
   });
 
-  it("(AWS mocked: InvalidCiphertextException) a tampered wrapped key is DecryptionFailed; throttling is KekUnavailableError", async () => {
+  it("(AWS mocked: InvalidCiphertextException) a tampered wrapped key is DecryptionFailed; throttling that outlasts the retries is KekUnavailableError", async () => {
     const kek = new AwsKmsKek({ keyId: "alias/rampart", client: kms.client, log: h.rt.runtime.log });
     const gen = await kek.generateDataKey({ a: "b" });
     const bad = Buffer.from(gen.wrapped);
@@ -52,7 +52,8 @@ describe("aws-kms KEK", () => {
     await expect(kek.unwrap(gen.ref, bad, { a: "b" })).rejects.toBeInstanceOf(DecryptionFailed);
     await expect(kek.unwrap(gen.ref, gen.wrapped, { a: "c" })).rejects.toBeInstanceOf(DecryptionFailed);
     expect((await kek.unwrap(gen.ref, gen.wrapped, { a: "b" })).equals(gen.dek)).toBe(true);
-    kms.failNextDecrypt("ThrottlingException");
+    // The first attempt and both retries of the kms.aws upstream are throttled.
+    kms.failNext("Decrypt", "ThrottlingException", 3);
     await expect(kek.unwrap(gen.ref, gen.wrapped, { a: "b" })).rejects.toBeInstanceOf(KekUnavailableError);
   });
 

@@ -7,12 +7,27 @@
  * internally: `rotate` is RotateKeyOnDemand and old wraps keep working, so the
  * version in the KEK reference is always 1 and the key id is the key ARN; a
  * move to another key (AWS_KMS_KEY_ID changed) is what `rewrap` migrates.
+ *
+ * Every call goes through the `kms.aws` upstream (kek/upstream.ts) with the
+ * attempt's AbortSignal passed to the SDK; the SDK's own retries are off on
+ * the client made here, so one retry budget (the upstream's, with jitter)
+ * and one deadline per attempt apply.
  */
 import { DecryptCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand, KMSClient, RotateKeyOnDemandCommand } from "@aws-sdk/client-kms";
 import type { Logger } from "pino";
+import { createUpstream, isTransientAwsError, type Upstream } from "../../resilience/index.js";
 import type { EncryptionContext } from "../context.js";
 import { DecryptionFailed, KekUnavailableError } from "../errors.js";
 import type { GeneratedKey, KekProvider, KekRef, KekVersionInfo, WrappedKey } from "./types.js";
+import { kmsCallError, kmsUpstreamOptions } from "./upstream.js";
+
+/** The upstream name of AWS KMS calls (metrics label, logs). */
+export const AWS_KMS_UPSTREAM = "kms.aws";
+
+/** Settings of the `kms.aws` upstream; AWS's client faults (AccessDenied, DisabledException, ...) are not failures. */
+export function awsKmsUpstreamOptions(): ReturnType<typeof kmsUpstreamOptions> {
+  return kmsUpstreamOptions(isTransientAwsError);
+}
 
 export interface AwsKmsKekOptions {
   /** Key id, ARN or alias (AWS_KMS_KEY_ID). */
@@ -20,6 +35,8 @@ export interface AwsKmsKekOptions {
   /** A client to use (tests pass one mocked with aws-sdk-client-mock); default: region and credentials from the SDK's chain. */
   client?: KMSClient;
   log: Logger;
+  /** The `kms.aws` upstream (the runtime's registry has it); default a private one with the same settings. */
+  upstream?: Upstream;
 }
 
 /** Errors that mean "this wrapped key is not valid for that key and context". */
@@ -28,14 +45,21 @@ const REJECTED = new Set(["InvalidCiphertextException", "IncorrectKeyException",
 export class AwsKmsKek implements KekProvider {
   readonly name = "aws-kms" as const;
   private readonly client: KMSClient;
+  private readonly upstream: Upstream;
   private arn: string | undefined;
 
   constructor(private readonly o: AwsKmsKekOptions) {
-    this.client = o.client ?? new KMSClient({});
+    this.client = o.client ?? new KMSClient({ maxAttempts: 1 });
+    this.upstream = o.upstream ?? createUpstream(AWS_KMS_UPSTREAM, { ...awsKmsUpstreamOptions(), log: o.log });
+  }
+
+  /** One SDK call through the upstream, the attempt's signal passed on (an abandoned attempt stops on the wire). */
+  private send<T>(idempotent: boolean, call: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+    return this.upstream.execute(call, { idempotent });
   }
 
   private unavailable(err: unknown, what: string): KekUnavailableError {
-    return new KekUnavailableError(`AWS KMS ${what} failed: ${(err as Error).name}`, { cause: err });
+    return kmsCallError(`AWS KMS ${what}`, err, isTransientAwsError, (e) => e.name);
   }
 
   private ref(keyId: string): KekRef {
@@ -45,7 +69,7 @@ export class AwsKmsKek implements KekProvider {
   async current(): Promise<KekRef> {
     if (this.arn === undefined) {
       try {
-        const res = await this.client.send(new DescribeKeyCommand({ KeyId: this.o.keyId }));
+        const res = await this.send(true, (abortSignal) => this.client.send(new DescribeKeyCommand({ KeyId: this.o.keyId }), { abortSignal }));
         this.arn = res.KeyMetadata?.Arn;
       } catch (err) {
         throw this.unavailable(err, "DescribeKey");
@@ -58,7 +82,9 @@ export class AwsKmsKek implements KekProvider {
   async generateDataKey(context: EncryptionContext): Promise<GeneratedKey> {
     let res;
     try {
-      res = await this.client.send(new GenerateDataKeyCommand({ KeyId: this.o.keyId, KeySpec: "AES_256", EncryptionContext: { ...context } }));
+      res = await this.send(true, (abortSignal) =>
+        this.client.send(new GenerateDataKeyCommand({ KeyId: this.o.keyId, KeySpec: "AES_256", EncryptionContext: { ...context } }), { abortSignal }),
+      );
     } catch (err) {
       throw this.unavailable(err, "GenerateDataKey");
     }
@@ -70,7 +96,7 @@ export class AwsKmsKek implements KekProvider {
   async wrap(dek: Buffer, context: EncryptionContext): Promise<WrappedKey> {
     let res;
     try {
-      res = await this.client.send(new EncryptCommand({ KeyId: this.o.keyId, Plaintext: dek, EncryptionContext: { ...context } }));
+      res = await this.send(true, (abortSignal) => this.client.send(new EncryptCommand({ KeyId: this.o.keyId, Plaintext: dek, EncryptionContext: { ...context } }), { abortSignal }));
     } catch (err) {
       throw this.unavailable(err, "Encrypt");
     }
@@ -82,7 +108,7 @@ export class AwsKmsKek implements KekProvider {
     if (ref.provider !== "aws-kms" || ref.version !== 1) throw new DecryptionFailed();
     let res;
     try {
-      res = await this.client.send(new DecryptCommand({ KeyId: ref.keyId, CiphertextBlob: wrapped, EncryptionContext: { ...context } }));
+      res = await this.send(true, (abortSignal) => this.client.send(new DecryptCommand({ KeyId: ref.keyId, CiphertextBlob: wrapped, EncryptionContext: { ...context } }), { abortSignal }));
     } catch (err) {
       if (REJECTED.has((err as Error).name)) throw new DecryptionFailed();
       throw this.unavailable(err, "Decrypt");
@@ -94,7 +120,8 @@ export class AwsKmsKek implements KekProvider {
   async rotate(): Promise<KekRef> {
     const ref = await this.current();
     try {
-      await this.client.send(new RotateKeyOnDemandCommand({ KeyId: ref.keyId }));
+      // Not idempotent: each call rotates again (and counts against KMS's on-demand rotation quota).
+      await this.send(false, (abortSignal) => this.client.send(new RotateKeyOnDemandCommand({ KeyId: ref.keyId }), { abortSignal }));
     } catch (err) {
       throw this.unavailable(err, "RotateKeyOnDemand");
     }

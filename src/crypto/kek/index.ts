@@ -1,20 +1,23 @@
 /**
  * Chooses and opens the KEK provider named by RAMPART_KMS. Each provider's
  * required options are checked here and a missing one is named in the error.
+ * The network providers get their upstream (`kms.aws`, `kms.vault-transit`)
+ * from the runtime's registry, so `/metrics` shows it.
  */
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Config } from "../../config/index.js";
 import type { Tables } from "../../db/tables.js";
+import type { UpstreamRegistry } from "../../resilience/index.js";
 import type { Clock } from "../../runtime/clock.js";
 import type { Secrets } from "../../secrets/types.js";
 import { CryptoConfigError } from "../errors.js";
 import { decodeKeySecret, loadKeySecret } from "../key-secrets.js";
-import { AwsKmsKek } from "./aws-kms.js";
+import { AWS_KMS_UPSTREAM, AwsKmsKek, awsKmsUpstreamOptions } from "./aws-kms.js";
 import { LocalKek } from "./local.js";
 import { Pkcs11Kek } from "./pkcs11.js";
 import type { KekProvider } from "./types.js";
-import { VaultTransitKek } from "./vault-transit.js";
+import { VAULT_TRANSIT_UPSTREAM, VaultTransitKek, vaultTransitUpstreamOptions } from "./vault-transit.js";
 
 export type KekConfig = Pick<
   Config,
@@ -27,6 +30,8 @@ export interface KekDeps {
   secrets: Secrets;
   log: Logger;
   clock: Clock;
+  /** The runtime's upstreams; without it a network provider makes a private upstream. */
+  upstreams?: UpstreamRegistry;
 }
 
 function required<T>(value: T | undefined, env: string, kms: string): T {
@@ -66,7 +71,11 @@ export async function createKekProvider(d: KekDeps): Promise<KekProvider> {
         clock: d.clock,
       });
     case "aws-kms":
-      return new AwsKmsKek({ keyId: required(config.awsKmsKeyId, "AWS_KMS_KEY_ID", "aws-kms"), log });
+      return new AwsKmsKek({
+        keyId: required(config.awsKmsKeyId, "AWS_KMS_KEY_ID", "aws-kms"),
+        log,
+        ...(d.upstreams ? { upstream: d.upstreams.create(AWS_KMS_UPSTREAM, awsKmsUpstreamOptions()) } : {}),
+      });
     case "vault-transit":
       return new VaultTransitKek({
         addr: required(config.vaultTransitAddr, "VAULT_TRANSIT_ADDR", "vault-transit"),
@@ -74,6 +83,7 @@ export async function createKekProvider(d: KekDeps): Promise<KekProvider> {
         key: config.vaultTransitKey,
         token: () => d.secrets.get("vault-token"),
         log,
+        ...(d.upstreams ? { upstream: d.upstreams.create(VAULT_TRANSIT_UPSTREAM, vaultTransitUpstreamOptions()) } : {}),
       });
   }
 }

@@ -6,11 +6,21 @@
  * `encrypt`, unwraps `decrypt`. The KEK version is Vault's key version (the
  * `vault:vN:` prefix); `rotate` is Vault's rotate, and `retire` raises
  * `min_decryption_version`, which Vault only allows for the oldest version.
+ *
+ * Every HTTP call goes through the `kms.vault-transit` upstream
+ * (kek/upstream.ts; the attempt's AbortSignal goes to fetch). 5xx, 429 and
+ * network errors are failures; Vault's 4xx answers (400 for a ciphertext that
+ * does not authenticate, 403 for a bad token, 404 for a missing key) are not.
  */
 import type { Logger } from "pino";
+import { createUpstream, isTransientHttpStatus, type Upstream } from "../../resilience/index.js";
 import { canonicalContext, type EncryptionContext } from "../context.js";
 import { CryptoConfigError, DecryptionFailed, KekUnavailableError } from "../errors.js";
 import type { GeneratedKey, KekProvider, KekRef, KekVersionInfo, WrappedKey } from "./types.js";
+import { KMS_TIMEOUT_MS, KmsUnavailableError, kmsCallError, kmsUpstreamOptions } from "./upstream.js";
+
+/** The upstream name of Vault Transit calls (metrics label, logs). */
+export const VAULT_TRANSIT_UPSTREAM = "kms.vault-transit";
 
 export interface VaultTransitKekOptions {
   addr: string;
@@ -19,6 +29,9 @@ export interface VaultTransitKekOptions {
   /** The Vault token (secret `vault-token`), read on each call so a rotated token is picked up. */
   token: () => Promise<string>;
   log: Logger;
+  /** The `kms.vault-transit` upstream (the runtime's registry has it); default a private one with the same settings. */
+  upstream?: Upstream;
+  /** Per-attempt deadline of the private upstream (default 5 s); the runtime's upstream has its own. */
   timeoutMs?: number;
 }
 
@@ -38,39 +51,54 @@ class VaultHttpError extends Error {
   }
 }
 
+const isFailure = (err: unknown): boolean => !(err instanceof VaultHttpError) || isTransientHttpStatus(err.status);
+
+/** Settings of the `kms.vault-transit` upstream: Vault's 4xx answers are not failures. */
+export function vaultTransitUpstreamOptions(timeoutMs = KMS_TIMEOUT_MS): ReturnType<typeof kmsUpstreamOptions> {
+  return kmsUpstreamOptions(isFailure, timeoutMs);
+}
+
+/** Vault's `{ "errors": [...] }`, joined; empty when the body has none. */
+function vaultErrors(text: string): string {
+  try {
+    return (JSON.parse(text) as { errors?: string[] }).errors?.join("; ") ?? "";
+  } catch {
+    return "";
+  }
+}
+
 export class VaultTransitKek implements KekProvider {
   readonly name = "vault-transit" as const;
   private readonly keyId: string;
+  private readonly upstream: Upstream;
   /** Checked (and created) once before the first wrap: the key exists and is derived. */
   private ready: Promise<unknown> | undefined;
 
   constructor(private readonly o: VaultTransitKekOptions) {
     this.keyId = `${o.mount}/${o.key}`;
+    this.upstream = o.upstream ?? createUpstream(VAULT_TRANSIT_UPSTREAM, { ...vaultTransitUpstreamOptions(o.timeoutMs), log: o.log });
   }
 
-  private async call<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
+  /**
+   * One Transit call through the upstream. A non-2xx answer rejects with
+   * VaultHttpError (callers read its status: 404 and 400 mean something);
+   * no answer at all (network, timeout, open breaker) with KekUnavailableError.
+   */
+  private async call<T>(method: "GET" | "POST", path: string, body?: unknown, idempotent = true): Promise<T> {
     const url = `${this.o.addr.replace(/\/$/, "")}/v1/${this.o.mount}/${path}`;
-    let res: Response;
+    let text: string;
     try {
-      res = await fetch(url, {
-        method,
-        headers: { "X-Vault-Token": await this.o.token(), ...(body === undefined ? {} : { "content-type": "application/json" }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(this.o.timeoutMs ?? 5_000),
-      });
+      // Read outside the attempt: the secrets service has its own deadline, cache and upstream.
+      const headers = { "X-Vault-Token": await this.o.token(), ...(body === undefined ? {} : { "content-type": "application/json" }) };
+      text = await this.upstream.execute(async (signal) => {
+        const res = await fetch(url, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }), signal });
+        const answer = await res.text();
+        if (!res.ok) throw new VaultHttpError(res.status, `Vault Transit ${path}: HTTP ${res.status} ${vaultErrors(answer)}`);
+        return answer;
+      }, { idempotent });
     } catch (err) {
-      throw new KekUnavailableError(`Vault Transit ${path} unreachable: ${(err as Error).message}`, { cause: err });
-    }
-    const text = await res.text();
-    if (!res.ok) {
-      const errors = (() => {
-        try {
-          return (JSON.parse(text) as { errors?: string[] }).errors?.join("; ") ?? "";
-        } catch {
-          return "";
-        }
-      })();
-      throw new VaultHttpError(res.status, `Vault Transit ${path}: HTTP ${res.status} ${errors}`);
+      if (err instanceof VaultHttpError) throw err;
+      throw kmsCallError(`Vault Transit ${path}`, err, isFailure, (e) => e.message);
     }
     return (text === "" ? {} : (JSON.parse(text) as { data?: T }).data) as T;
   }
@@ -84,12 +112,16 @@ export class VaultTransitKek implements KekProvider {
         throw this.unavailable(e);
       });
       this.o.log.info({ kek: this.keyId }, "Vault Transit key created (derived)");
-      return this.call<KeyInfo>("GET", `keys/${this.o.key}`);
+      return this.call<KeyInfo>("GET", `keys/${this.o.key}`).catch((e: unknown) => {
+        throw this.unavailable(e);
+      });
     }
   }
 
+  /** A Vault answer that is not the expected one, as the provider contract's error: 503-mapped when Vault is failing (5xx, 429). */
   private unavailable(err: unknown): Error {
-    return err instanceof VaultHttpError ? new KekUnavailableError(err.message, { cause: err }) : (err as Error);
+    if (!(err instanceof VaultHttpError)) return err as Error;
+    return isFailure(err) ? new KmsUnavailableError(err.message, { cause: err }) : new KekUnavailableError(err.message, { cause: err });
   }
 
   private ref(version: number): KekRef {
@@ -154,7 +186,8 @@ export class VaultTransitKek implements KekProvider {
   }
 
   async rotate(): Promise<KekRef> {
-    await this.call("POST", `keys/${this.o.key}/rotate`, {}).catch((e: unknown) => {
+    // Not idempotent: a repeated rotate makes one more version.
+    await this.call("POST", `keys/${this.o.key}/rotate`, {}, false).catch((e: unknown) => {
       throw this.unavailable(e);
     });
     const ref = await this.current();

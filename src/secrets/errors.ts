@@ -53,6 +53,17 @@ export class SecretsClosedError extends Error {
  */
 export class ProviderError extends Error {
   override readonly name = "ProviderError";
+  /**
+   * The backend failed (unreachable, 5xx, throttled) rather than answered
+   * (denied, malformed data): the call is retried and counts towards the
+   * provider's circuit breaker.
+   */
+  readonly transient: boolean;
+
+  constructor(message: string, options: { cause?: unknown; transient?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.transient = options.transient ?? false;
+  }
 }
 
 /** A message for any error that says what failed without copying text that may carry a payload. */

@@ -8,7 +8,8 @@ import { isSecretName } from "./names.js";
 import type { SecretListing, SecretProvider, SecretValue } from "./provider.js";
 import type { SecretCheck, SecretInfo, SecretsCheckReport, SecretsListing } from "./types.js";
 
-type Call = <T>(fn: (signal: AbortSignal) => Promise<T>) => Promise<T>;
+/** Runs one call of a provider under the service's policies (deadline, retries, breaker). */
+type Call = <T>(provider: SecretProvider, fn: (signal: AbortSignal) => Promise<T>) => Promise<T>;
 
 /** Lists every provider in chain order; a provider that fails is reported, not fatal. */
 export async function listSecrets(providers: readonly SecretProvider[], call: Call, now: number): Promise<SecretsListing> {
@@ -17,7 +18,7 @@ export async function listSecrets(providers: readonly SecretProvider[], call: Ca
   for (const provider of providers) {
     let listed: SecretListing[];
     try {
-      listed = await call((signal) => provider.list(signal));
+      listed = await call(provider, (signal) => provider.list(signal));
     } catch (err) {
       errors.push({ provider: provider.id, message: safeReason(err) });
       continue;

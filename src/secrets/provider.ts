@@ -3,6 +3,7 @@
  * readers (apart from connections and auth tokens): caching, single-flight,
  * timeouts, redaction and rotation live in one place, the service.
  */
+import type { Upstream } from "../resilience/index.js";
 
 /** One version of a secret as a provider returns it. */
 export interface SecretValue {
@@ -23,6 +24,13 @@ export interface SecretListing {
 export interface SecretProvider {
   /** Stable id used in logs, errors and listings, e.g. `env`, `files:/run/secrets`. */
   readonly id: string;
+  /**
+   * The resilience policies the service runs this provider's calls through
+   * (timeout, retries, circuit breaker): remote backends have one
+   * (`secrets.aws`, `secrets.vault`). Without it a call gets the
+   * SECRETS_PROVIDER_TIMEOUT_MS deadline only, never a retry.
+   */
+  readonly upstream?: Upstream;
   /** Where this provider looks for `name`, for not-found messages (e.g. `env (RAMPART_SECRET_MASTER_KEY)`). */
   locate(name: string): string;
   /**

@@ -6,18 +6,24 @@
  * fires the name's onRotate callbacks. Every value is registered with the log
  * redactor before anyone can see it, and events (events.ts) name the secret,
  * provider and version, never the value. All state belongs to the instance.
+ *
+ * Every provider call runs through an upstream (src/resilience) with the
+ * SECRETS_PROVIDER_TIMEOUT_MS deadline: the provider's own for remote
+ * backends (retries, circuit breaker; see upstream.ts), otherwise a private
+ * one that only enforces the deadline. A refused or timed-out call is a load
+ * failure like any other, so stale-if-error covers an open breaker too.
  */
 import type { Config } from "../config/index.js";
 import type { Logger, SecretRedactor } from "../log/index.js";
 import { MIN_SECRET_LENGTH } from "../log/index.js";
+import { createUpstream, upstreamFailure, type Upstream, type UpstreamRegistry } from "../resilience/index.js";
 import type { Clock } from "../runtime/clock.js";
 import { buildProviderChain, type ProviderChain } from "./chain.js";
-import { SecretLoadError, SecretNotFoundError, SecretsClosedError, safeReason } from "./errors.js";
+import { ProviderError, SecretLoadError, SecretNotFoundError, SecretsClosedError, safeReason } from "./errors.js";
 import { logFailure, logLoad, type Found } from "./events.js";
 import { checkSecrets, listSecrets } from "./inventory.js";
 import { assertSecretName } from "./names.js";
 import type { SecretProvider, SecretValue } from "./provider.js";
-import { withTimeout } from "./timeout.js";
 import type { SecretsCheckReport, SecretsListing, SecretsService, SecretsStats } from "./types.js";
 
 /** Background refresh starts once this fraction of the TTL has passed, so readers never wait at expiry. */
@@ -34,6 +40,8 @@ export interface SecretsOptions {
   providers?: SecretProvider[];
   /** Period of the background refresh timer; default a tenth of the TTL within 1-30 s; 0 turns it off. */
   refreshIntervalMs?: number;
+  /** The runtime's upstreams, where the remote backends register theirs (`secrets.aws`, `secrets.vault`). */
+  upstreams?: UpstreamRegistry;
 }
 
 interface Entry {
@@ -69,7 +77,8 @@ class SecretsManager implements SecretsService {
   private readonly counters: SecretsStats = { hits: 0, misses: 0, staleServes: 0, loadErrors: 0, rotations: 0, loads: 0 };
   private readonly ttlMs: number;
   private readonly staleMs: number;
-  private readonly timeoutMs: number;
+  /** The deadline of providers without an upstream of their own (env, dotenv, files, a host's). */
+  private readonly local: Upstream;
   private readonly backoffMs: number;
   private readonly timer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
@@ -87,7 +96,7 @@ class SecretsManager implements SecretsService {
     this.clock = options.clock;
     this.ttlMs = config.secretsCacheTtlSeconds * 1000;
     this.staleMs = config.secretsStaleIfErrorSeconds * 1000;
-    this.timeoutMs = config.secretsProviderTimeoutMs;
+    this.local = createUpstream("secrets.local", { timeoutMs: config.secretsProviderTimeoutMs, retries: 0, breaker: false });
     this.backoffMs = Math.min(30_000, Math.max(1000, this.ttlMs / 10));
     const interval = options.refreshIntervalMs ?? this.backoffMs;
     if (interval > 0) {
@@ -136,7 +145,7 @@ class SecretsManager implements SecretsService {
       pending = (async () => {
         let prev: SecretValue | undefined;
         try {
-          prev = await this.call((signal) => loadPrevious(name, signal));
+          prev = await this.call(provider, (signal) => loadPrevious(name, signal));
         } catch (err) {
           this.counters.loadErrors++;
           throw new SecretLoadError(name, provider.id, safeReason(err), { cause: err });
@@ -152,7 +161,7 @@ class SecretsManager implements SecretsService {
   }
 
   list(): Promise<SecretsListing> {
-    return listSecrets(this.providers, (fn) => this.call(fn), this.clock.now());
+    return listSecrets(this.providers, (provider, fn) => this.call(provider, fn), this.clock.now());
   }
 
   check(names: readonly string[]): Promise<SecretsCheckReport> {
@@ -252,7 +261,7 @@ class SecretsManager implements SecretsService {
     for (const provider of this.providers) {
       let result: SecretValue | undefined;
       try {
-        result = await this.call((signal) => provider.load(name, signal));
+        result = await this.call(provider, (signal) => provider.load(name, signal));
       } catch (err) {
         // No fall-through to later providers: they may hold an older value than the one that failed.
         throw this.failed(name, provider.id, err);
@@ -315,7 +324,15 @@ class SecretsManager implements SecretsService {
     this.log.warn({ event: "secret.unredactable", secretName: name, provider }, `secret is shorter than ${MIN_SECRET_LENGTH} characters and cannot be masked in logs`);
   }
 
-  private call<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    return withTimeout(this.timeoutMs, fn);
+  /** One provider call through its upstream; a timeout or a refusal becomes a ProviderError saying which. */
+  private async call<T>(provider: SecretProvider, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    try {
+      return await (provider.upstream ?? this.local).execute(fn, { idempotent: true });
+    } catch (err) {
+      const refused = upstreamFailure(err);
+      if (refused === undefined) throw err;
+      const reason = refused.kind === "timeout" ? `timed out after ${refused.timeoutMs} ms` : refused.message;
+      throw new ProviderError(reason, { cause: err, transient: true });
+    }
   }
 }

@@ -4,6 +4,7 @@
  */
 import { loadConfig, type Config } from "../../src/config/index.js";
 import { createLogger, SecretRedactor, type Logger } from "../../src/log/index.js";
+import type { UpstreamRegistry } from "../../src/resilience/index.js";
 import { ManualClock } from "../../src/runtime/clock.js";
 import { createSecrets, type SecretProvider, type SecretsService, type SecretListing, type SecretValue } from "../../src/secrets/index.js";
 import { LogCapture } from "../helpers/logs.js";
@@ -87,6 +88,8 @@ export interface HarnessOptions {
   refreshIntervalMs?: number;
   /** A redactor for the logger different from the one the service registers into (to see raw log lines). */
   logRedactor?: SecretRedactor;
+  /** Where the remote providers' upstreams are registered (and their settings overridden). */
+  upstreams?: UpstreamRegistry;
 }
 
 /** Builds a secrets service with a ManualClock and JSON logs captured at debug level. */
@@ -104,6 +107,7 @@ export function harness(options: HarnessOptions = {}): Harness {
     clock,
     ...(options.providers ? { providers: options.providers } : {}),
     refreshIntervalMs: options.refreshIntervalMs ?? 0,
+    ...(options.upstreams ? { upstreams: options.upstreams } : {}),
   });
   return { secrets, clock, logs, log, redactor, config };
 }

@@ -4,10 +4,12 @@
  * and metadata (`GET /v1/<mount>/metadata/<path>`) endpoints, AppRole login
  * (`POST /v1/auth/approle/login`) and token renewal
  * (`POST /v1/auth/token/renew-self`), with the response shapes of Vault's API
- * documentation. Tokens can be revoked to exercise re-authentication.
+ * documentation. Tokens can be revoked to exercise re-authentication, and
+ * `faults` scripts outages (hang, 5xx, reset) before a request is handled.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Faults } from "../helpers/faults.js";
 
 interface Version {
   data: Record<string, unknown>;
@@ -27,6 +29,7 @@ export class VaultFake {
   readonly requests: FakeRequest[] = [];
   readonly kv = new Map<string, Version[]>();
   readonly tokens = new Set<string>();
+  readonly faults = new Faults();
   roleId = "role-id-123456";
   secretId = "secret-id-abcdef";
   leaseSeconds = 3600;
@@ -60,6 +63,8 @@ export class VaultFake {
   }
 
   async stop(): Promise<void> {
+    this.faults.release();
+    this.server?.closeAllConnections();
     await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
   }
 
@@ -70,6 +75,7 @@ export class VaultFake {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.faults.intercept(req, res)) return;
     const url = new URL(req.url ?? "/", "http://vault");
     const token = req.headers["x-vault-token"] as string | undefined;
     this.requests.push({ method: req.method ?? "", path: url.pathname, token, namespace: req.headers["x-vault-namespace"] as string | undefined });

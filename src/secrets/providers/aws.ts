@@ -10,12 +10,18 @@
  * instance / task role); Rampart never reads AWS keys itself. The SDK is
  * loaded on first use, so deployments without `aws:` never pay for it; the
  * client is shared by every `aws:` provider of a chain, which owns and closes it.
+ *
+ * Calls run through the `secrets.aws` upstream (../upstream.ts), the
+ * attempt's signal passed to the SDK as `abortSignal`. Throttling, 5xx and
+ * network errors are transient; AccessDenied and other client faults are not.
  */
 import type * as SecretsManagerSdk from "@aws-sdk/client-secrets-manager";
 import type { GetSecretValueCommandOutput, ListSecretsCommandOutput, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { isTransientAwsError, type Upstream } from "../../resilience/index.js";
 import { ProviderError } from "../errors.js";
 import { isSecretName } from "../names.js";
 import type { SecretListing, SecretProvider, SecretValue } from "../provider.js";
+import { providerUpstream, SECRETS_AWS_UPSTREAM } from "../upstream.js";
 
 /** Bounds a listing so a misconfigured prefix cannot page through a whole account. */
 const MAX_LIST_PAGES = 50;
@@ -41,14 +47,23 @@ function awsReason(err: unknown): string {
   return `${err.name}${status ? ` (HTTP ${status})` : ""}${message && message !== err.name ? `: ${message}` : ""}`;
 }
 
+/** A ProviderError for a failed SDK call, transient when AWS failed rather than answered. */
+function awsError(what: string, err: unknown): ProviderError {
+  return new ProviderError(`${what} failed: ${awsReason(err)}`, { cause: err, transient: isTransientAwsError(err) });
+}
+
 export class AwsSecretsProvider implements SecretProvider {
   readonly id: string;
+  readonly upstream: Upstream;
 
+  /** @param upstream the chain's `secrets.aws`; default a private one with the default settings. */
   constructor(
     private readonly connect: () => Promise<AwsClientHandle>,
     private readonly prefix: string,
+    upstream?: Upstream,
   ) {
     this.id = `aws:${prefix}`;
+    this.upstream = providerUpstream(SECRETS_AWS_UPSTREAM, upstream);
   }
 
   locate(name: string): string {
@@ -71,7 +86,7 @@ export class AwsSecretsProvider implements SecretProvider {
     } catch (err) {
       // Missing secret, or no version carries the stage (no AWSPREVIOUS before the first rotation).
       if (err instanceof Error && err.name === "ResourceNotFoundException") return undefined;
-      throw new ProviderError(`GetSecretValue ${stage} failed: ${awsReason(err)}`, { cause: err });
+      throw awsError(`GetSecretValue ${stage}`, err);
     }
     const value = out.SecretString ?? (out.SecretBinary ? Buffer.from(out.SecretBinary).toString("utf8") : undefined);
     if (value === undefined) return undefined;
@@ -98,7 +113,7 @@ export class AwsSecretsProvider implements SecretProvider {
           { abortSignal: signal },
         );
       } catch (err) {
-        throw new ProviderError(`ListSecrets failed: ${awsReason(err)}`, { cause: err });
+        throw awsError("ListSecrets", err);
       }
       for (const s of res.SecretList ?? []) {
         // The name filter matches prefixes of words too; keep exact prefix matches only.

@@ -9,7 +9,7 @@
 import type { SecretRedactor } from "../../log/index.js";
 import type { Clock } from "../../runtime/clock.js";
 import { ProviderError } from "../errors.js";
-import { pick, vaultRequest, type VaultEndpoint } from "./vault-http.js";
+import { pick, vaultRequest, vaultStatusError, type VaultEndpoint } from "./vault-http.js";
 
 export interface VaultAuth {
   /** A token to send now (logging in or renewing first when needed). */
@@ -80,7 +80,7 @@ export class AppRoleAuth implements VaultAuth {
     this.pending ??= (async () => {
       const { endpoint, mount, roleId, secretId } = this.options;
       const res = await vaultRequest(endpoint, { method: "POST", path: `auth/${mount}/login`, body: { role_id: roleId, secret_id: secretId }, signal });
-      if (res.status !== 200) throw new ProviderError(`AppRole login at auth/${mount} failed with HTTP ${res.status}`);
+      if (res.status !== 200) throw vaultStatusError(`AppRole login at auth/${mount} failed with HTTP ${res.status}`, res.status);
       return this.accept(res.body, "AppRole login");
     })().finally(() => {
       this.pending = undefined;
@@ -90,7 +90,7 @@ export class AppRoleAuth implements VaultAuth {
 
   private async renew(lease: Lease, signal: AbortSignal): Promise<Lease> {
     const res = await vaultRequest(this.options.endpoint, { method: "POST", path: "auth/token/renew-self", token: lease.token, body: {}, signal });
-    if (res.status !== 200) throw new ProviderError(`token renewal failed with HTTP ${res.status}`);
+    if (res.status !== 200) throw vaultStatusError(`token renewal failed with HTTP ${res.status}`, res.status);
     return this.accept(res.body, "token renewal");
   }
 

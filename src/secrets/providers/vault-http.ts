@@ -1,8 +1,11 @@
 /**
  * One HTTP call to Vault's API with fetch. Responses are parsed here, and a
  * body that is not JSON becomes a fixed message: JSON.parse's own message
- * quotes the input, which for a KV read is the secret payload.
+ * quotes the input, which for a KV read is the secret payload. No answer at
+ * all and 5xx / 429 answers are transient ProviderErrors (retried, counted by
+ * the `secrets.vault` circuit breaker); Vault's 4xx answers are not.
  */
+import { isTransientHttpStatus } from "../../resilience/index.js";
 import { ProviderError, safeReason } from "../errors.js";
 
 export interface VaultEndpoint {
@@ -45,14 +48,19 @@ export async function vaultRequest(endpoint: VaultEndpoint, req: VaultRequest): 
     text = await res.text();
   } catch (err) {
     const cause = (err as { cause?: unknown }).cause;
-    throw new ProviderError(`${label} to ${endpoint.addr} failed: ${safeReason(cause ?? err)}`);
+    throw new ProviderError(`${label} to ${endpoint.addr} failed: ${safeReason(cause ?? err)}`, { transient: true });
   }
   if (text.trim() === "") return { status: res.status, body: null };
   try {
     return { status: res.status, body: JSON.parse(text) as unknown };
   } catch {
-    throw new ProviderError(`${label} answered HTTP ${res.status} with a body that is not JSON`);
+    throw vaultStatusError(`${label} answered HTTP ${res.status} with a body that is not JSON`, res.status);
   }
+}
+
+/** A ProviderError for an unexpected status, transient when Vault is failing (5xx: sealed, standby, overloaded; 429). */
+export function vaultStatusError(message: string, status: number): ProviderError {
+  return new ProviderError(message, { transient: isTransientHttpStatus(status) });
 }
 
 /** Reads `obj.a.b...` from untyped JSON. */

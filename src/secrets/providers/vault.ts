@@ -5,12 +5,18 @@
  * is `data.data["jwt-signing"]`). KV v2 versions the whole path: the version
  * reported is the path's, and the previous value of a secret is found by
  * walking back through the path's versions listed in its metadata.
+ *
+ * Calls (the AppRole login or renewal included) run through the
+ * `secrets.vault` upstream (../upstream.ts): network errors, 5xx and 429 are
+ * transient, Vault's 4xx answers are not.
  */
+import type { Upstream } from "../../resilience/index.js";
 import { ProviderError } from "../errors.js";
 import { isSecretName } from "../names.js";
 import type { SecretListing, SecretProvider, SecretValue } from "../provider.js";
+import { providerUpstream, SECRETS_VAULT_UPSTREAM } from "../upstream.js";
 import type { VaultAuth } from "./vault-auth.js";
-import { pick, vaultRequest, type VaultEndpoint, type VaultResponse } from "./vault-http.js";
+import { pick, vaultRequest, vaultStatusError, type VaultEndpoint, type VaultResponse } from "./vault-http.js";
 
 /** How many older versions getPrevious looks through for a value that differs from the current one. */
 const MAX_PREVIOUS_VERSIONS = 5;
@@ -23,16 +29,20 @@ interface KvRead {
 
 export class VaultKvProvider implements SecretProvider {
   readonly id: string;
+  readonly upstream: Upstream;
   /** Concurrent loads of different names share one read of the path. */
   private inflight: Promise<KvRead | undefined> | undefined;
 
+  /** @param upstream the chain's `secrets.vault`; default a private one with the default settings. */
   constructor(
     private readonly endpoint: VaultEndpoint,
     private readonly auth: VaultAuth,
     private readonly mount: string,
     private readonly path: string,
+    upstream?: Upstream,
   ) {
     this.id = `vault:${mount}/${path}`;
+    this.upstream = providerUpstream(SECRETS_VAULT_UPSTREAM, upstream);
   }
 
   locate(name: string): string {
@@ -54,7 +64,7 @@ export class VaultKvProvider implements SecretProvider {
     const res = await this.authed("GET", path, signal);
     // 404: no such path, or the version was deleted / destroyed.
     if (res.status === 404) return undefined;
-    if (res.status !== 200) throw new ProviderError(`GET /v1/${this.mount}/data/${this.path} failed with HTTP ${res.status}`);
+    if (res.status !== 200) throw vaultStatusError(`GET /v1/${this.mount}/data/${this.path} failed with HTTP ${res.status}`, res.status);
     const data = pick(res.body, "data", "data");
     if (data === null) return undefined;
     if (typeof data !== "object" || Array.isArray(data)) throw new ProviderError(`GET /v1/${this.mount}/data/${this.path} answered without a KV v2 data object (is ${this.mount} a KV version 2 mount?)`);
@@ -90,7 +100,7 @@ export class VaultKvProvider implements SecretProvider {
   async loadPrevious(name: string, signal: AbortSignal): Promise<SecretValue | undefined> {
     const res = await this.authed("GET", `${this.mount}/metadata/${this.path}`, signal);
     if (res.status === 404) return undefined;
-    if (res.status !== 200) throw new ProviderError(`GET /v1/${this.mount}/metadata/${this.path} failed with HTTP ${res.status}`);
+    if (res.status !== 200) throw vaultStatusError(`GET /v1/${this.mount}/metadata/${this.path} failed with HTTP ${res.status}`, res.status);
     const current = pick(res.body, "data", "current_version");
     const versions = pick(res.body, "data", "versions");
     if (typeof current !== "number" || versions === null || typeof versions !== "object") return undefined;

@@ -6,6 +6,11 @@
  * delivery loop claims due rows with `FOR UPDATE SKIP LOCKED` — several
  * instances never send one message twice — sends, and clears the content;
  * failures back off exponentially.
+ *
+ * While the SMTP upstream's circuit breaker is open, a send is refused
+ * without reaching the server: that is not the message's failure, so the
+ * row keeps its attempts and stays due, and the drain stops; the next poll
+ * tries again (refused at once until the breaker lets a trial send through).
  */
 import { randomUUID } from "node:crypto";
 import { sql, type Insertable, type Kysely, type Transaction } from "kysely";
@@ -13,6 +18,7 @@ import type { Keyring } from "../crypto/index.js";
 import type { Tables } from "../db/index.js";
 import type { OutboxTable } from "../db/tables.js";
 import type { Logger } from "../log/index.js";
+import { upstreamFailure } from "../resilience/index.js";
 import type { MailMessage, MailTransport } from "./transport.js";
 
 const context = (id: string) => ({ table: "rampart_outbox", column: "message", id });
@@ -92,19 +98,23 @@ export class Outbox {
           this.o.log.info({ outboxId: r.id, kind: r.kind, transport: this.o.transport.kind }, "mail sent");
           return true;
         } catch (err) {
+          if (upstreamFailure(err)?.kind === "breaker_open") {
+            this.o.log.debug({ outboxId: r.id, kind: r.kind }, "mail delivery deferred: the SMTP circuit breaker is open");
+            return "deferred" as const;
+          }
           const attempts = r.attempts + 1;
           const giveUp = attempts >= MAX_ATTEMPTS;
           const backoffMs = Math.min(2 ** attempts * 1000, 3_600_000);
           await trx
             .updateTable("rampart_outbox")
-            .set({ attempts, last_error: err instanceof Error ? err.name : "error", next_attempt_at: new Date(this.o.now() + backoffMs), ...(giveUp ? { message_enc: null } : {}) })
+            .set({ attempts, last_error: upstreamFailure(err)?.message ?? (err instanceof Error ? err.name : "error"), next_attempt_at: new Date(this.o.now() + backoffMs), ...(giveUp ? { message_enc: null } : {}) })
             .where("id", "=", r.id)
             .execute();
           this.o.log.warn({ outboxId: r.id, kind: r.kind, attempts, giveUp, err: { message: err instanceof Error ? err.message : String(err) } }, "mail delivery failed");
           return false;
         }
       });
-      if (done === undefined) return sent;
+      if (done === undefined || done === "deferred") return sent;
       if (done) sent++;
     }
   }

@@ -25,7 +25,7 @@ export interface MetricsPluginOptions {
   runtime: Runtime;
   /** The password hasher (`app.identity.hasher`): argon2 queue depth and durations. */
   hasher?: MetricSources["hasher"];
-  /** An UpstreamRegistry (src/resilience): upstream calls, breakers, latency. */
+  /** An UpstreamRegistry (src/resilience), `runtime.upstreams` in the composed server: upstream calls, breakers, latency. */
   upstreams?: MetricSources["upstreams"];
 }
 

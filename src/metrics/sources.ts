@@ -20,7 +20,7 @@ export interface MetricSources {
   kek?: { kekStats(): KekStats };
   /** The password hasher (`app.identity.hasher`). */
   hasher?: { stats(): PasswordHasherStats };
-  /** An UpstreamRegistry (src/resilience), when the host has one. */
+  /** An UpstreamRegistry (src/resilience): the runtime's (`runtime.upstreams`) in the composed server. */
   upstreams?: { stats(): UpstreamStats[] };
 }
 

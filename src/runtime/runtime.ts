@@ -1,7 +1,7 @@
 /**
  * The Runtime: every piece of I/O a core needs (database, kv, secrets,
- * keyring, clock, logger, security events, health probes), created once at
- * start-up from the config. The server, the CLI and the tests all build it
+ * keyring, clock, logger, security events, health probes, the upstreams of
+ * outbound calls), created once at start-up from the config. The server, the CLI and the tests all build it
  * with createRuntime, so there is one wiring.
  */
 import type { DestinationStream } from "pino";
@@ -13,6 +13,7 @@ import { SecurityEvents } from "../events/index.js";
 import type { HealthCheck } from "../health/index.js";
 import { createKv, type KvStore } from "../kv/index.js";
 import { createLogger, resolveLogFormat, SecretRedactor, type Logger } from "../log/index.js";
+import { UpstreamRegistry, type UpstreamOverrides } from "../resilience/index.js";
 import { createSecrets, type SecretsService } from "../secrets/index.js";
 import { systemClock, type Clock } from "./clock.js";
 
@@ -30,6 +31,12 @@ export interface Runtime {
   /** The tamper-evident audit log; security events marked `audit` are appended to it. */
   readonly audit: AuditLog;
   readonly events: SecurityEvents;
+  /**
+   * Every outbound dependency's resilience policies and counters (KMS,
+   * secrets backends, webhook handlers, and a host's own APIs), one per name;
+   * `/metrics` lists them all.
+   */
+  readonly upstreams: UpstreamRegistry;
   /** Readiness probes; capabilities add theirs. */
   readonly healthChecks: HealthCheck[];
   /** Runs `fn` at close, before the stores shut (last registered, first run). */
@@ -45,6 +52,12 @@ export interface RuntimeOptions {
   redactor?: SecretRedactor;
   /** The environment the `env` secrets provider reads; default process.env. */
   env?: Record<string, string | undefined>;
+  /**
+   * Settings that replace part of a built-in upstream's, by name (`kms.aws`,
+   * `secrets.vault`, ...): a shorter timeout, another breaker; the failure
+   * classification and the rest stay the built-in ones.
+   */
+  upstreams?: UpstreamOverrides;
 }
 
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -66,19 +79,20 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const unwind = async () => {
     for (const fn of opened.reverse()) await fn().catch(() => undefined);
   };
+  const upstreams = new UpstreamRegistry({ log }, options.upstreams);
   try {
-    const secrets = createSecrets({ config, env: options.env ?? process.env, redactor, log, clock });
+    const secrets = createSecrets({ config, env: options.env ?? process.env, redactor, log, clock, upstreams });
     opened.push(() => secrets.close());
     const db = await openDatabase(config);
     opened.push(() => db.close());
     const kv = createKv({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, clock, log });
     opened.push(() => kv.close());
     await prepareSchema({ config, db, log });
-    const crypto = await createKeyring({ config, db: db.kysely, secrets, log, clock, kv });
+    const crypto = await createKeyring({ config, db: db.kysely, secrets, log, clock, kv, upstreams });
     opened.push(() => crypto.close());
     for (const column of CIPHERTEXT_COLUMNS) crypto.registerCiphertextColumn(column);
     const audit = new AuditLog(db.kysely, await crypto.blindIndex("audit.ip"), clock);
-    return assemble({ config, clock, redactor, log, db, kv, secrets, crypto, audit });
+    return assemble({ config, clock, redactor, log, db, kv, secrets, crypto, audit, upstreams });
   } catch (err) {
     await unwind();
     throw err;

@@ -86,7 +86,7 @@ export async function buildApp(runtime: Runtime, options: BuildAppOptions = {}):
   const files = await createFiles(runtime, app.quotas);
   await app.register(fileRoutes, { prefix: "/v1", runtime, quotas: app.quotas, files });
   await app.register(gdprRoutes, { prefix: "/v1", runtime, identity: app.identity, files });
-  await app.register(metricsPlugin, { runtime, hasher: app.identity.hasher }); // Metrics: root onResponse/onError hooks, GET /metrics (src/metrics).
+  await app.register(metricsPlugin, { runtime, hasher: app.identity.hasher, upstreams: runtime.upstreams }); // Metrics: root onResponse/onError hooks, GET /metrics (src/metrics).
   await app.register(webhookRoutes, { runtime });
   // Idempotency-Key on routes with config.idempotent (root preHandler/onSend; applies to the identity routes above too).
   await app.register(idempotencyPlugin, { runtime });

@@ -12,7 +12,8 @@
  *
  * Each handler runs through a resilience upstream (`webhooks.<endpoint>`:
  * timeout, circuit breaker; no in-call retries, the retries are ours and
- * persisted). A failed attempt moves the event to `failed`, due again after
+ * persisted), registered in the runtime's upstream registry so `/metrics`
+ * shows it and every dispatcher of the runtime shares its breaker. A failed attempt moves the event to `failed`, due again after
  * an exponential backoff with jitter; after `maxAttempts` it is `dead` and a
  * `webhook.dead-lettered` event is emitted. Delivery is at least once:
  * handlers must be idempotent (the event id is the natural key).
@@ -22,7 +23,7 @@ import type { Keyring } from "../crypto/index.js";
 import type { Tables, WebhookEventsTable } from "../db/tables.js";
 import type { SecurityEvents } from "../events/index.js";
 import type { Logger } from "../log/index.js";
-import { createUpstream, type Upstream } from "../resilience/index.js";
+import { UpstreamRegistry, type Upstream } from "../resilience/index.js";
 import { payloadContext } from "./inbox.js";
 
 /** What a handler receives. */
@@ -58,6 +59,8 @@ export interface DispatcherOptions {
   random?: () => number;
   /** Rows claimed per statement (default 10). */
   batchSize?: number;
+  /** Where the `webhooks.<endpoint>` upstreams live (the runtime's); default a registry of this dispatcher's own. */
+  upstreams?: UpstreamRegistry;
 }
 
 const TABLE = "rampart_webhook_events";
@@ -70,13 +73,15 @@ export function retryDelayMs(attempt: number, baseMs: number, maxMs: number, ran
 
 export class WebhookDispatcher {
   private readonly handlers = new Map<string, WebhookHandler[]>();
-  private readonly upstreams = new Map<string, Upstream>();
+  private readonly upstreams: UpstreamRegistry;
   private running: Promise<number> | null = null;
   private again = false;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
 
-  constructor(private readonly o: DispatcherOptions) {}
+  constructor(private readonly o: DispatcherOptions) {
+    this.upstreams = o.upstreams ?? new UpstreamRegistry({ log: o.log });
+  }
 
   /** Registers a handler for an endpoint name, or `"*"` for all; returns a function that removes it. */
   on(endpoint: string, handler: WebhookHandler): () => void {
@@ -132,12 +137,7 @@ export class WebhookDispatcher {
   }
 
   private upstream(endpoint: string): Upstream {
-    let u = this.upstreams.get(endpoint);
-    if (!u) {
-      u = createUpstream(`webhooks.${endpoint}`, { timeoutMs: this.o.handlerTimeoutMs, retries: 0, log: this.o.log });
-      this.upstreams.set(endpoint, u);
-    }
-    return u;
+    return this.upstreams.ensure(`webhooks.${endpoint}`, { timeoutMs: this.o.handlerTimeoutMs, retries: 0, log: this.o.log });
   }
 
   /** Claims up to batchSize due rows and runs them; returns how many were claimed. */

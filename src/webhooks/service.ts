@@ -51,6 +51,7 @@ export function createWebhooks(runtime: Runtime, options: WebhooksOptions = {}):
     retryBaseMs: config.webhookRetryBaseMs,
     retryMaxMs: config.webhookRetryMaxMs,
     handlerTimeoutMs: config.webhookHandlerTimeoutMs,
+    upstreams: runtime.upstreams,
     ...(options.random ? { random: options.random } : {}),
   });
   if (options.poll !== false) dispatcher.start(config.webhookPollIntervalMs);

@@ -158,6 +158,8 @@ describe.each(testModes())("inbound webhooks (%s)", (mode) => {
     await vi.waitFor(async () => expect(await stateOf(eventId)).toBe("processed"), { timeout: 5000 });
     const row = await t.runtime.db.kysely.selectFrom("rampart_webhook_events").selectAll().where("event_id", "=", eventId).executeTakeFirstOrThrow();
     expect(row.attempts).toBe(3);
+    // The handler calls ran through the endpoint's upstream in the runtime's registry (which /metrics lists).
+    expect(t.runtime.upstreams.get("webhooks.flaky")?.stats()).toMatchObject({ failures: 2, breaker: "closed" });
   });
 
   it("dead-letters after the last attempt, lists it for admins, and replays it", async () => {

@@ -14,6 +14,7 @@ import { createUpstream, upstreamFailure, type Upstream, type UpstreamOptions } 
 import { mapError } from "../../src/server/plugins/errors.js";
 import { FlakyServer } from "../resilience/flaky-server.js";
 import { fakeKms } from "./fixtures/kms-fake.js";
+import { failure, sleep } from "../helpers/async.js";
 
 const TIMEOUT_MS = 150;
 const HALF_OPEN_MS = 300;
@@ -33,17 +34,6 @@ function upstream(overrides: Partial<UpstreamOptions> = {}): Upstream {
 }
 
 const kek = (u: Upstream, client: KMSClient = kms.client) => new AwsKmsKek({ keyId: "alias/rampart", client, log, upstream: u });
-
-async function failure(p: Promise<unknown>): Promise<Error> {
-  return p.then(
-    () => {
-      throw new Error("expected the call to fail");
-    },
-    (err: unknown) => err as Error,
-  );
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("aws-kms KEK through the kms.aws upstream", () => {
   it("(mocked AWS SDK) retries KMSInternalException and ThrottlingException with backoff: KMS sees three Decrypts, each with an abortSignal", async () => {

@@ -13,6 +13,7 @@ import { VAULT_TRANSIT_UPSTREAM, vaultTransitUpstreamOptions } from "../../src/c
 import { createUpstream, upstreamFailure, type Upstream, type UpstreamOptions } from "../../src/resilience/index.js";
 import { mapError } from "../../src/server/plugins/errors.js";
 import { startVaultFake, type VaultFake } from "./fixtures/vault-fake.js";
+import { failure, sleep } from "../helpers/async.js";
 
 const TIMEOUT_MS = 150;
 const HALF_OPEN_MS = 300;
@@ -49,17 +50,6 @@ async function kek(u: Upstream): Promise<VaultTransitKek> {
   vault.faults.reset();
   return k;
 }
-
-async function failure(p: Promise<unknown>): Promise<Error> {
-  return p.then(
-    () => {
-      throw new Error("expected the call to fail");
-    },
-    (err: unknown) => err as Error,
-  );
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("vault-transit KEK through the kms.vault-transit upstream", () => {
   it("(Vault HTTP fake) a hanging Vault is cut off at the deadline: KekUnavailableError answered 503, the request aborted on the wire", async () => {

@@ -14,6 +14,7 @@ import { createUpstream, upstreamFailure, type Upstream, type UpstreamOptions } 
 import { createTestEnv, type TestEnv } from "../helpers/modes.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
 import { SmtpPeer } from "./smtp-peer.js";
+import { failure, sleep } from "../helpers/async.js";
 
 const TIMEOUT_MS = 200;
 const HALF_OPEN_MS = 300;
@@ -46,17 +47,6 @@ function upstream(overrides: Partial<UpstreamOptions> = {}): Upstream {
 function transport(u: Upstream): MailTransport {
   return createMailTransport({ smtpUrl: peer.url, from: "rampart@example.com", log: rt.runtime.log, upstream: u });
 }
-
-async function failure(p: Promise<unknown>): Promise<unknown> {
-  return p.then(
-    () => {
-      throw new Error("expected the send to fail");
-    },
-    (err: unknown) => err,
-  );
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("SMTP through the smtp upstream", () => {
   it("(smtp-server peer) a server that never greets is cut off at the deadline, tried once, its connection closed", async () => {

@@ -4,6 +4,7 @@ import { isRampartError } from "../../src/errors/index.js";
 import { createUpstream, UpstreamError, UpstreamRegistry, type UpstreamOptions } from "../../src/resilience/index.js";
 import { LogCapture } from "../helpers/logs.js";
 import { FlakyServer, getText, HttpStatusError } from "./flaky-server.js";
+import { failure, sleep } from "../helpers/async.js";
 
 let server: FlakyServer;
 beforeAll(async () => {
@@ -11,17 +12,6 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 beforeEach(() => server.reset());
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function failure(p: Promise<unknown>): Promise<unknown> {
-  return p.then(
-    () => {
-      throw new Error("expected the call to fail");
-    },
-    (err: unknown) => err,
-  );
-}
 
 /** The kind of an unavailability raised by the resilience layer, or null for any other error. */
 function unavailableKind(err: unknown): string | null {

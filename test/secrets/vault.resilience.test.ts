@@ -12,6 +12,7 @@ import { UpstreamRegistry, type Upstream, type UpstreamOptions } from "../../src
 import { SecretLoadError } from "../../src/secrets/index.js";
 import { events, harness, type Harness } from "./helpers.js";
 import { VaultFake } from "./vault-fake.js";
+import { sleep } from "../helpers/async.js";
 
 const TIMEOUT_MS = 150;
 const HALF_OPEN_MS = 300;
@@ -46,8 +47,6 @@ function make(overrides: Partial<UpstreamOptions> = {}): { h: Harness; upstream:
   });
   return { h, upstream: upstreams.get("secrets.vault")! };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("vault provider through the secrets.vault upstream", () => {
   it("(Vault HTTP fake) a hanging Vault: each of the three attempts is cut off at SECRETS_PROVIDER_TIMEOUT_MS and the load fails saying so", async () => {

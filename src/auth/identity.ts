@@ -5,7 +5,7 @@
  * this one object; `close()` stops its timers and subscriptions.
  */
 import type { Runtime } from "../runtime/index.js";
-import { createMailTransport, type MailTransport } from "../mail/index.js";
+import { createMailTransport, SMTP_UPSTREAM, smtpUpstreamOptions, type MailTransport } from "../mail/index.js";
 import { Outbox } from "../mail/outbox.js";
 import { Lockout } from "./lockout.js";
 import { createPasswordHasher, createPasswordPolicy, type PasswordHasher, type PasswordPolicy } from "./password/index.js";
@@ -62,7 +62,7 @@ export async function createIdentity(runtime: Runtime, options: IdentityOptions 
     if (!options.hasher) closers.push(() => hasher.close());
     const policy = options.policy ?? createPasswordPolicy(config);
     closers.push(() => policy.close());
-    const mail = createMailTransport({ smtpUrl: config.smtpUrl, from: config.mailFrom, log });
+    const mail = createMailTransport({ smtpUrl: config.smtpUrl, from: config.mailFrom, log, upstream: runtime.upstreams.ensure(SMTP_UPSTREAM, smtpUpstreamOptions()) });
     closers.push(() => mail.close());
     const outbox = new Outbox({ db: db.kysely, keyring: crypto, transport: mail, log, now });
     if (options.deliverMail !== false) {

@@ -4,7 +4,8 @@
  * hanging Vault makes a request that needs a new data key answer 503
  * SERVICE_UNAVAILABLE at the deadline, the open breaker answers 503 at once
  * without reaching Vault, and `/metrics` lists every upstream of the runtime
- * (the KMS and one a host registered) without any wiring by the caller.
+ * (the KMS, the identity's SMTP and one a host registered) without any
+ * wiring by the caller.
  */
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
@@ -84,5 +85,8 @@ describe("runtime upstreams in the composed server", () => {
     expect(sample(text, "rampart_upstream_call_duration_seconds_count", kms)).toBe(sample(text, "rampart_upstream_calls_total", { ...kms, result: "success" })! + 4);
     expect(sample(text, "rampart_upstream_calls_total", { upstream: "billing-api", result: "success" })).toBe(1);
     expect(sample(text, "rampart_upstream_breaker_open", { upstream: "billing-api" })).toBe(0);
+    // The identity's mail transport goes through the runtime's `smtp` upstream (no mail sent yet).
+    expect(sample(text, "rampart_upstream_breaker_open", { upstream: "smtp" })).toBe(0);
+    expect(rt.runtime.upstreams.get("smtp")).toBeDefined();
   });
 });

@@ -51,6 +51,14 @@ parentPort.on("message", (m) => {
 });
 `;
 
+/** A task submitted after close() (a shutdown in progress). */
+export class HashWorkersClosedError extends Error {
+  override readonly name = "HashWorkersClosedError";
+  constructor() {
+    super("the password hashing workers are closed");
+  }
+}
+
 type Task = { op: "hash"; password: string | Uint8Array; options: Options } | { op: "verify"; phc: string; password: string; options: Options };
 
 interface Reply {
@@ -65,6 +73,8 @@ interface Slot {
   /** The thread's niceness once it reported in (null: could not be changed). */
   nice: Promise<number | null>;
   pending: { id: number; resolve: (v: string | boolean) => void; reject: (e: Error) => void } | undefined;
+  /** Settles when the slot's current task does (resolved at once when idle). */
+  done: Promise<unknown>;
 }
 
 export interface Argon2WorkersOptions {
@@ -99,22 +109,24 @@ export class Argon2Workers {
   }
 
   private run(task: Task): Promise<string | boolean> {
-    if (this.closed) return Promise.reject(new Error("the password hashing workers are closed"));
+    if (this.closed) return Promise.reject(new HashWorkersClosedError());
     const slot = this.idle.pop() ?? this.start();
     if (slot.pending) throw new Error("argon2 worker busy: more tasks than workers (the semaphore must admit at most `size`)");
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
+    const result = new Promise<string | boolean>((resolve, reject) => {
       slot.pending = { id, resolve, reject };
       slot.worker.ref(); // keep a CLI alive until the answer arrives
       slot.worker.postMessage({ id, ...task });
     });
+    slot.done = result.catch(() => undefined);
+    return result;
   }
 
   private start(): Slot {
     if (this.all.size >= this.o.size) throw new Error(`argon2 workers exhausted (${this.o.size})`);
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { nice: this.o.nice, argon2: require.resolve("@node-rs/argon2") } });
     let reportNice: (n: number | null) => void = () => undefined;
-    const slot: Slot = { worker, nice: new Promise((r) => (reportNice = r)), pending: undefined };
+    const slot: Slot = { worker, nice: new Promise((r) => (reportNice = r)), pending: undefined, done: Promise.resolve() };
     this.all.add(slot);
     worker.on("message", (reply: Reply) => {
       if (reply.id === 0) {
@@ -143,11 +155,16 @@ export class Argon2Workers {
     return slot;
   }
 
-  /** Stops every worker; tasks in flight fail. */
+  /**
+   * Stops every worker. New tasks fail at once; tasks already computing are
+   * let finish first (a graceful shutdown still answers the logins in flight),
+   * and each takes one hash's time.
+   */
   async close(): Promise<void> {
     this.closed = true;
-    const slots = [...this.all];
     this.idle.length = 0;
+    const slots = [...this.all];
+    await Promise.all(slots.map((s) => s.done));
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 }

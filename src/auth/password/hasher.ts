@@ -13,7 +13,7 @@ import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
 import type { Algorithm, Options } from "@node-rs/argon2";
 import { RampartError } from "../../errors/index.js";
-import { Argon2Workers } from "./argon2-workers.js";
+import { Argon2Workers, HashWorkersClosedError } from "./argon2-workers.js";
 import { PASSWORD_MAX_INPUT_UNITS, normalizePassword } from "./normalize.js";
 import { ARGON2_OUTPUT_BYTES, argon2ParamsFromConfig, assertProductionParams, phcNeedsRehash, type Argon2Params, type PasswordHasherConfig } from "./params.js";
 import { passwordLengthProblem } from "./policy-rules.js";
@@ -139,6 +139,8 @@ export function createPasswordHasher(config: PasswordHasherConfig, options: Pass
         rejected++;
         throw new RampartError("SERVICE_UNAVAILABLE", { headers: { "Retry-After": "1" }, cause: err });
       }
+      // Shutting down: a request still queued for a hash is told to retry (on another instance).
+      if (err instanceof HashWorkersClosedError) throw new RampartError("SERVICE_UNAVAILABLE", { headers: { "Retry-After": "1" }, cause: err });
       throw err;
     }
   }

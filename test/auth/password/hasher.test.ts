@@ -123,8 +123,13 @@ describe("password hasher", () => {
     expect(tids.filter((t) => niceOf(t) === 15)).toHaveLength(2);
     expect(niceOf(String(process.pid))).toBe(mainNice);
     expect(getPriority(0)).toBe(mainNice);
+    // Closing lets a computation in flight finish (graceful shutdown), then refuses new ones.
+    const inFlight = hasher.hash("a long enough test password");
     await hasher.close();
-    await expect(hasher.hash("a long enough test password")).rejects.toThrow("closed");
+    await expect(inFlight).resolves.toMatch(/^\$argon2id\$/);
+    // A request still queued at shutdown gets 503 with Retry-After, not an internal error.
+    const late = await hasher.hash("a long enough test password").catch((e: unknown) => e);
+    expect(isRampartError(late) && late.code === "SERVICE_UNAVAILABLE" && late.headers?.["Retry-After"] === "1").toBe(true);
   });
 
   it("refuses a niceness outside 0..19", () => {

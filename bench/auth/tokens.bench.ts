@@ -7,7 +7,8 @@
  * pub/sub modes), which is what a protected route adds after verification.
  */
 import { createPrivateKey, createPublicKey, verify as edVerify } from "node:crypto";
-import { jwtVerify } from "jose";
+import { hash as argon2Hash, verify as argon2Verify, type Algorithm } from "@node-rs/argon2";
+import { jwtVerify, SignJWT } from "jose";
 import pino from "pino";
 import { RevocationList, type RevocationConsistency } from "../../src/auth/revocation/index.js";
 import { EPOCH_KEY } from "../../src/auth/revocation/revocation-log.js";
@@ -91,6 +92,33 @@ export async function run(): Promise<string> {
   const raw = results["node:crypto Ed25519 verify (signature only)"]!;
   const rows = Object.entries(results).map(([name, ops]) => `| ${name} | ${Math.round(ops)} | ${(ops / base).toFixed(2)} | ${(ops / raw).toFixed(2)} |`);
 
+  // Signing: Rampart's synchronous node:crypto issuer against jose's SignJWT (WebCrypto, whose
+  // Ed25519 job runs on libuv's thread pool), idle and while argon2 keeps that pool busy, as
+  // @node-rs/argon2's async hashes did during logins before the hasher moved to its own threads.
+  const input = { sub: "user-1", sid: "session-1", roles: ["user"] };
+  const joseSign = () =>
+    new SignJWT({ sid: input.sid, roles: input.roles })
+      .setProtectedHeader({ alg: "EdDSA", typ: "at+jwt", kid: key.kid })
+      .setIssuer(settings.issuer)
+      .setAudience(settings.audience)
+      .setSubject(input.sub)
+      .setIssuedAt()
+      .setExpirationTime("15m")
+      .setJti("jti")
+      .sign(privateKey);
+  const rampartSign = () => issueAccessToken({ kid: key.kid, privateKey }, settings, input, Date.now());
+  const idleSign = await measure({ "jose SignJWT": [joseSign], "Rampart issuer (node:crypto sign)": [rampartSign] });
+  const phc = await argon2Hash("bench password", { algorithm: 2 as Algorithm, memoryCost: 19456, timeCost: 2, parallelism: 1 });
+  let hashing = true;
+  const background = Array.from({ length: 4 }, async () => {
+    while (hashing) await argon2Verify(phc, "bench password");
+  });
+  const busySign = await measure({ "jose SignJWT, argon2 on the thread pool": [joseSign], "Rampart issuer, argon2 on the thread pool": [rampartSign] });
+  hashing = false;
+  await Promise.all(background);
+  const signBase = idleSign["jose SignJWT"]!;
+  const signRows = Object.entries({ ...idleSign, ...busySign }).map(([name, ops]) => `| ${name} | ${Math.round(ops)} | ${(1000 / ops).toFixed(3)} | ${(ops / signBase).toFixed(2)} |`);
+
   const memory = new MemoryKv({ clock: systemClock });
   const closers: (() => Promise<void>)[] = [];
   const revCases = await revocationCases(memory, "memory kv", closers);
@@ -114,6 +142,14 @@ export async function run(): Promise<string> {
     "| case | verifications/s | vs jose | vs node:crypto |",
     "|---|---|---|---|",
     ...rows,
+    "",
+    "### Access tokens: signing",
+    "",
+    `One in flight, ${ROUNDS} alternating rounds of ${ROUND_MS} ms per case (median). "argon2 on the thread pool": four @node-rs/argon2 async verifications (m=19456 t=2) kept running on libuv's pool meanwhile.`,
+    "",
+    "| case | tokens/s | ms per token | vs jose (idle) |",
+    "|---|---|---|---|",
+    ...signRows,
     "",
     "### Access tokens: revocation check per request",
     "",

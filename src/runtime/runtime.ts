@@ -1,8 +1,8 @@
 /**
  * The Runtime: every piece of I/O a core needs (database, kv, secrets,
  * keyring, clock, logger, security events, health probes, the upstreams of
- * outbound calls), created once at start-up from the config. The server, the CLI and the tests all build it
- * with createRuntime, so there is one wiring.
+ * outbound calls), created once at start-up from the config. The server, the
+ * CLI and the tests all build it with createRuntime, so there is one wiring.
  */
 import type { DestinationStream } from "pino";
 import type { Config } from "../config/index.js";

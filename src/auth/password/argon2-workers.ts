@@ -4,8 +4,8 @@
  * Why not @node-rs/argon2's async functions (napi work on libuv's thread
  * pool)? Two measured problems on a 2-core machine under a login flood:
  *   - the hashes occupy the pool that WebCrypto, file and DNS work share, so
- *     unrelated async crypto queued behind them (a token signature waited
- *     3.7 ms);
+ *     unrelated async crypto queues behind them (a WebCrypto token signature
+ *     takes 13 ms instead of 0.15 ms: bench/auth/tokens.bench.ts);
  *   - pool threads run at the event loop's priority, so with one hash per
  *     core the scheduler makes the event loop wait its turn, and the p99 of
  *     cheap requests doubled while logins ran.
@@ -111,7 +111,6 @@ export class Argon2Workers {
   private run(task: Task): Promise<string | boolean> {
     if (this.closed) return Promise.reject(new HashWorkersClosedError());
     const slot = this.idle.pop() ?? this.start();
-    if (slot.pending) throw new Error("argon2 worker busy: more tasks than workers (the semaphore must admit at most `size`)");
     const id = this.nextId++;
     const result = new Promise<string | boolean>((resolve, reject) => {
       slot.pending = { id, resolve, reject };

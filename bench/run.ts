@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: runs every benchmark (bench/*.bench.ts and
  * bench/<area>/*.bench.ts, each exporting `run(): Promise<string>` that returns
- * a markdown section) and writes docs/performance.md. `npm run bench -- NAME`
+ * a markdown section) and writes docs/performance.md, keeping its hand-written
+ * blocks (<!-- keep --> ... <!-- /keep -->). `npm run bench -- NAME`
  * runs only the benchmarks whose path contains NAME (and prints, not writes).
  */
-import { readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -35,6 +36,10 @@ for (const file of files) {
 
 if (!filter) {
   const cpu = cpus()[0]?.model ?? "unknown CPU";
+  const out = join(ROOT, "docs/performance.md");
+  // Hand-written blocks (between <!-- keep --> and <!-- /keep -->) survive a regeneration: the first one
+  // stays above the generated sections, the others below them. Their numbers are the author's to update.
+  const kept = existsSync(out) ? [...readFileSync(out, "utf8").matchAll(/<!-- keep -->[\s\S]*?<!-- \/keep -->/g)].map((m) => m[0]) : [];
   const doc = [
     "# Performance",
     "",
@@ -47,8 +52,10 @@ if (!filter) {
     "",
     `Last run: ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB.`,
     "",
+    ...kept.slice(0, 1).flatMap((k) => [k, ""]),
     ...sections,
+    ...kept.slice(1).flatMap((k) => ["", k]),
   ].join("\n");
-  writeFileSync(join(ROOT, "docs/performance.md"), `${doc}\n`);
+  writeFileSync(out, `${doc}\n`);
   process.stderr.write("bench: wrote docs/performance.md\n");
 }

@@ -2,11 +2,23 @@
  * Runs once before the suite: in CI the PostgreSQL and Redis services are
  * required, and a missing or unreachable one fails the run instead of letting
  * the integration tests quietly run in one mode only.
+ *
+ * It also initializes one empty embedded cluster (PGlite's initdb, a few
+ * seconds of CPU) that createTestEnv copies into each embedded test's data
+ * directory: the copy is what initdb would write, so every test still starts
+ * on a cluster without tables, migrations or keys, and runs its first start
+ * itself (migrations, key creation, bootstrap) — only initdb is shared.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { Redis } from "ioredis";
 
-export default async function setup(): Promise<void> {
+export const PGDATA_TEMPLATE_ENV = "RAMPART_TEST_PGDATA_TEMPLATE";
+
+export default async function setup(): Promise<() => void> {
   const dbUrl = process.env.TEST_DATABASE_URL;
   const redisUrl = process.env.TEST_REDIS_URL;
   if (process.env.CI === "true" && (!dbUrl || !redisUrl)) {
@@ -34,4 +46,10 @@ export default async function setup(): Promise<void> {
       r.disconnect();
     }
   }
+  const template = mkdtempSync(join(tmpdir(), "rampart-pgdata-template-"));
+  const cluster = await PGlite.create(join(template, "pgdata"));
+  await cluster.close();
+  // Test workers are forked after this and inherit the variable.
+  process.env[PGDATA_TEMPLATE_ENV] = join(template, "pgdata");
+  return () => rmSync(template, { recursive: true, force: true });
 }

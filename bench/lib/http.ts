@@ -16,7 +16,8 @@ export interface BenchServer {
 }
 
 export async function startBenchServer(env: Record<string, string>): Promise<BenchServer> {
-  const child = spawn(process.execPath, ["--import", "tsx", "bench/lib/server.ts"], {
+  // BENCH_NODE_ARGS: extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile a run.
+  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(" ") ?? []), "--import", "tsx", "bench/lib/server.ts"], {
     cwd: ROOT,
     // NODE_ENV=test: production would refuse the development keys and plain-HTTP URL of a local benchmark (preflight).
     // Rate limiting off unless a benchmark turns it on: a load test from one IP would only measure refusals.

@@ -30,6 +30,12 @@ export interface Identity {
   readonly outbox: Outbox;
   /** Background work started by a request (forgot-password) that close() waits for. */
   track(work: Promise<unknown>): void;
+  /**
+   * First step of closing: password hashes still queued fail with 503 (the
+   * ones computing finish); a hasher passed in through the options is left
+   * alone (its owner closes it).
+   */
+  stopHashing(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -108,6 +114,7 @@ export async function createIdentity(runtime: Runtime, options: IdentityOptions 
         pending.add(work);
         void work.finally(() => pending.delete(work)).catch(() => undefined);
       },
+      stopHashing: () => (options.hasher ? Promise.resolve() : hasher.close()),
       async close() {
         await Promise.allSettled([...pending]);
         for (const fn of closers.reverse()) await Promise.resolve(fn()).catch((err: unknown) => log.error({ err }, "error closing identity"));

@@ -47,6 +47,12 @@ export function guard(permission?: Permission): preHandlerAsyncHookHandler {
 const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app, opts) => {
   const identity = await createIdentity(opts.runtime, opts.identity);
   app.decorate("identity", identity);
+  // Closing starts: logins still queued for a hash get 503 + Retry-After (another instance takes
+  // them) while the ones computing finish; the app then waits for their requests (plugins/inflight.ts).
+  app.addHook("preClose", (done) => {
+    identity.stopHashing().catch((err: unknown) => app.log.error({ err }, "error stopping the password hasher"));
+    done();
+  });
   app.addHook("onClose", () => identity.close());
   await ensureBootstrapAdmin(identity);
   app.decorateRequest("principal", null);

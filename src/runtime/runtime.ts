@@ -60,17 +60,23 @@ export interface RuntimeOptions {
   upstreams?: UpstreamOverrides;
 }
 
-export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
-  const clock = options.clock ?? systemClock;
-  const redactor = options.redactor ?? new SecretRedactor();
-  const log =
+/** The logger a runtime (and the preflight before it) writes to: the one given, else one built from the config. */
+export function runtimeLogger(config: Config, options: Pick<RuntimeOptions, "logger" | "logDestination">, redactor: SecretRedactor): Logger {
+  return (
     options.logger ??
     createLogger({
       level: config.logLevel,
       format: options.logDestination ? "json" : resolveLogFormat(config.logFormat, config.nodeEnv),
       redactor,
       ...(options.logDestination ? { destination: options.logDestination } : {}),
-    });
+    })
+  );
+}
+
+export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+  const clock = options.clock ?? systemClock;
+  const redactor = options.redactor ?? new SecretRedactor();
+  const log = runtimeLogger(config, options, redactor);
   // Connection strings are secrets too: never printable once loaded.
   for (const url of [config.databaseUrl, config.redisUrl, config.smtpUrl]) if (url) registerUrlSecrets(redactor, url);
 

@@ -24,6 +24,7 @@ import { VERSION } from "../version.js";
 import { webhookRoutes } from "../webhooks/routes.js";
 import { accessLogPlugin } from "./plugins/access-log.js";
 import { errorsPlugin } from "./plugins/errors.js";
+import { trackInflight } from "./plugins/inflight.js";
 import { requestContextPlugin } from "./plugins/request-context.js";
 import { registerOpenApi } from "./openapi.js";
 import { checkRouteSchemas } from "./route-schemas.js";
@@ -60,6 +61,8 @@ export async function buildApp(runtime: Runtime, options: BuildAppOptions = {}):
     ajv: { customOptions: { removeAdditional: false, allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // First, so every route's context inherits the counting hooks (plugins/inflight.ts).
+  const inflight = trackInflight(app, config.shutdownTimeoutMs);
   // JSON only: without this, text/plain bodies would reach JSON routes as strings.
   app.removeContentTypeParser(["text/plain"]);
 
@@ -92,6 +95,8 @@ export async function buildApp(runtime: Runtime, options: BuildAppOptions = {}):
   await app.register(idempotencyPlugin, { runtime });
   // --- end capability routes ---
   if (options.configure) await options.configure(app);
+  // Last: onClose hooks run last-registered first, so requests still running finish before anything closes.
+  inflight.drainOnClose();
   return app;
 }
 

@@ -12,9 +12,9 @@ import type { Config } from "../config/index.js";
 import { passwordPreflight } from "../auth/password/index.js";
 import { cryptoPreflight } from "../crypto/index.js";
 import { httpPreflight, type ConfigProblem } from "../http/preflight.js";
-import { createLogger, resolveLogFormat, SecretRedactor, type Logger } from "../log/index.js";
+import { SecretRedactor, type Logger } from "../log/index.js";
 import { systemClock } from "../runtime/clock.js";
-import type { RuntimeOptions } from "../runtime/index.js";
+import { runtimeLogger, type RuntimeOptions } from "../runtime/index.js";
 import { createSecrets, secretsPreflight } from "../secrets/index.js";
 import type { Secrets } from "../secrets/types.js";
 
@@ -93,14 +93,7 @@ export async function runPreflight(config: Config, options: RunPreflightOptions)
  */
 export async function assertProductionReady(config: Config, runtime: RuntimeOptions = {}): Promise<void> {
   const redactor = runtime.redactor ?? new SecretRedactor();
-  const log =
-    runtime.logger ??
-    createLogger({
-      level: config.logLevel,
-      format: runtime.logDestination ? "json" : resolveLogFormat(config.logFormat, config.nodeEnv),
-      redactor,
-      ...(runtime.logDestination ? { destination: runtime.logDestination } : {}),
-    });
+  const log = runtimeLogger(config, runtime, redactor);
   const problems = await runPreflight(config, { env: runtime.env ?? process.env, log, redactor });
   if (problems.length > 0) throw new PreflightError(problems);
 }

@@ -4,17 +4,11 @@
  * documented construction; RFC 5869 test case 1 checks the HKDF primitive.
  */
 import { createHmac, hkdfSync } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { normalizeEmail, type Keyring } from "../../src/crypto/index.js";
-import { keyringHarness, MemorySecrets, type KeyringHarness } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { normalizeEmail } from "../../src/crypto/index.js";
+import { MemorySecrets, useKeyringHarness } from "./helpers.js";
 
-let h: KeyringHarness;
-let keyring: Keyring;
-beforeAll(async () => {
-  h = await keyringHarness("embedded");
-  keyring = h.keyring;
-});
-afterAll(async () => h.done());
+const k = useKeyringHarness();
 
 describe("blind indexes", () => {
   it("HKDF-SHA-256 matches RFC 5869 A.1", () => {
@@ -23,8 +17,8 @@ describe("blind indexes", () => {
   });
 
   it("the email index is HMAC-SHA-256 under an HKDF-derived per-index key, full length", async () => {
-    const idx = await keyring.blindIndex("users.email", { normalize: "email" });
-    const root = Buffer.from(await h.secrets.get("blind-index-key"), "base64");
+    const idx = await k.keyring.blindIndex("users.email", { normalize: "email" });
+    const root = Buffer.from(await k.harness.secrets.get("blind-index-key"), "base64");
     const key = Buffer.from(hkdfSync("sha256", root, Buffer.alloc(0), "rampart blind index: users.email", 32));
     const expected = createHmac("sha256", key).update("alice@example.com").digest("base64url");
     expect(idx.compute("alice@example.com")).toBe(expected);
@@ -32,7 +26,7 @@ describe("blind indexes", () => {
   });
 
   it("email normalization: NFKC, trim, lowercase", async () => {
-    const idx = await keyring.blindIndex("users.email", { normalize: "email" });
+    const idx = await k.keyring.blindIndex("users.email", { normalize: "email" });
     expect(normalizeEmail("  Alice@Example.COM ")).toBe("alice@example.com");
     // Fullwidth letters and the "ﬁ" ligature normalize under NFKC.
     expect(idx.compute("ＡＬＩＣＥ@example.com")).toBe(idx.compute("alice@example.com"));
@@ -41,26 +35,26 @@ describe("blind indexes", () => {
   });
 
   it("different indexes over the same value are unlinkable; another root key gives other values", async () => {
-    const a = await keyring.blindIndex("users.email", { normalize: "email" });
-    const b = await keyring.blindIndex("audit.email", { normalize: "email" });
+    const a = await k.keyring.blindIndex("users.email", { normalize: "email" });
+    const b = await k.keyring.blindIndex("audit.email", { normalize: "email" });
     expect(a.compute("alice@example.com")).not.toBe(b.compute("alice@example.com"));
-    const other = await h.peer({ secrets: new MemorySecrets({ "master-key": await h.secrets.get("master-key"), "blind-index-key": Buffer.alloc(32, 1).toString("hex") }) });
+    const other = await k.harness.peer({ secrets: new MemorySecrets({ "master-key": await k.harness.secrets.get("master-key"), "blind-index-key": Buffer.alloc(32, 1).toString("hex") }) });
     expect((await other.blindIndex("users.email", { normalize: "email" })).compute("alice@example.com")).not.toBe(a.compute("alice@example.com"));
   });
 
   it("truncation keeps the configured number of bits and candidates are filtered by decrypt-and-compare", async () => {
-    const idx = await keyring.blindIndex("users.birth_year", { bits: 12 });
+    const idx = await k.keyring.blindIndex("users.birth_year", { bits: 12 });
     const v = Buffer.from(idx.compute("1984"), "base64url");
     expect(v).toHaveLength(2);
     expect(v[1]! & 0x0f).toBe(0);
     // A 12-bit index matches about one value in 4096 by chance: lookups return candidates to decrypt and compare.
-    const rows = await Promise.all(["1984", "1985", "1984"].map(async (y, i) => ({ id: i, year: await keyring.encrypt(y, { id: String(i) }) })));
-    const hits = await idx.filterCandidates(rows, "1984", async (r) => keyring.decryptString(r.year, { id: String(r.id) }));
+    const rows = await Promise.all(["1984", "1985", "1984"].map(async (y, i) => ({ id: i, year: await k.keyring.encrypt(y, { id: String(i) }) })));
+    const hits = await idx.filterCandidates(rows, "1984", async (r) => k.keyring.decryptString(r.year, { id: String(r.id) }));
     expect(hits.map((r) => r.id)).toEqual([0, 2]);
   });
 
   it("one definition per name; options are validated", async () => {
-    await expect(keyring.blindIndex("users.email", { normalize: "none" })).rejects.toThrow("already defined with other options");
-    await expect(keyring.blindIndex("x", { bits: 4 })).rejects.toThrow("bits must be an integer from 8 to 256, instead got 4");
+    await expect(k.keyring.blindIndex("users.email", { normalize: "none" })).rejects.toThrow("already defined with other options");
+    await expect(k.keyring.blindIndex("x", { bits: 4 })).rejects.toThrow("bits must be an integer from 8 to 256, instead got 4");
   });
 });

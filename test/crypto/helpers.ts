@@ -4,6 +4,7 @@
  * calls, and a keyring on a migrated test runtime in either storage mode.
  */
 import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll } from "vitest";
 import { createKeyring, LocalKek, type Keyring, type KekProvider, type KeyringDeps } from "../../src/crypto/index.js";
 import type { Secrets } from "../../src/secrets/types.js";
 import { createTestEnv, type ModeName, type TestEnv } from "../helpers/modes.js";
@@ -113,4 +114,25 @@ export async function countedPeer(h: KeyringHarness, extra: Partial<KeyringDeps>
   });
   const kek = countingKek(local);
   return { keyring: await h.peer({ kek, ...extra }), kek };
+}
+
+/** A keyring harness for the calling file or describe block: made in beforeAll, closed in afterAll. */
+export function useKeyringHarness(mode: ModeName = "embedded"): { readonly harness: KeyringHarness; readonly keyring: Keyring } {
+  let h: KeyringHarness | undefined;
+  beforeAll(async () => {
+    h = await keyringHarness(mode);
+  });
+  afterAll(async () => h?.done());
+  const harness = () => {
+    if (!h) throw new Error("the keyring exists once beforeAll has run");
+    return h;
+  };
+  return {
+    get harness() {
+      return harness();
+    },
+    get keyring() {
+      return harness().keyring;
+    },
+  };
 }

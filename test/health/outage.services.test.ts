@@ -5,6 +5,7 @@
  * proxy the test controls, never by stopping the shared services.
  */
 import { afterAll, describe, expect, it } from "vitest";
+import { pollUntil } from "../helpers/async.js";
 import { createTestEnv, type TestEnv } from "../helpers/modes.js";
 import { ControlledProxy } from "../helpers/proxy.js";
 import { serve, type RunningServer } from "../../src/server/serve.js";
@@ -17,16 +18,6 @@ async function ready(server: RunningServer): Promise<{ status: number; body: { s
   return { status: res.status, body: (await res.json()) as never };
 }
 
-async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: T;
-  do {
-    last = await fn();
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  } while (Date.now() < end);
-  return last;
-}
 
 describe("outages", () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -51,14 +42,14 @@ describe("outages", () => {
     expect((await fetch(`${server.url}/health/live`)).status).toBe(200);
 
     await proxy.up();
-    const back = await eventually(() => ready(server), (r) => r.status === 200);
+    const back = await pollUntil(() => ready(server), (r) => r.status === 200);
     expect(back.body.status).toBe("pass");
 
     await proxy.down();
-    const again = await eventually(() => ready(server), (r) => r.status === 503);
+    const again = await pollUntil(() => ready(server), (r) => r.status === 503);
     expect(again.body.checks["kv:responseTime"]![0]!.status).toBe("fail");
     await proxy.up();
-    expect((await eventually(() => ready(server), (r) => r.status === 200)).status).toBe(200);
+    expect((await pollUntil(() => ready(server), (r) => r.status === 200)).status).toBe(200);
   });
 
   it("answers 503 naming the database while PostgreSQL is unreachable, then recovers", async () => {
@@ -75,12 +66,12 @@ describe("outages", () => {
     expect((await ready(server)).status).toBe(200);
 
     await proxy.down();
-    const down = await eventually(() => ready(server), (r) => r.status === 503);
+    const down = await pollUntil(() => ready(server), (r) => r.status === 503);
     expect(down.body.checks["database:responseTime"]![0]!.status).toBe("fail");
     expect(down.body.checks["kv:responseTime"]![0]!.status).toBe("pass");
 
     await proxy.up();
-    expect((await eventually(() => ready(server), (r) => r.status === 200)).body.status).toBe("pass");
+    expect((await pollUntil(() => ready(server), (r) => r.status === 200)).body.status).toBe("pass");
   });
 });
 

@@ -11,3 +11,19 @@ export async function failure(p: Promise<unknown>): Promise<Error> {
     (err: unknown) => err as Error,
   );
 }
+
+/**
+ * Calls `fn` every 100 ms until `ok` accepts its value or `timeoutMs` passes,
+ * and returns the last value either way (the test's assertion on it then says
+ * what was seen, not only that time ran out).
+ */
+export async function pollUntil<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: T;
+  do {
+    last = await fn();
+    if (ok(last)) return last;
+    await sleep(100);
+  } while (Date.now() < end);
+  return last;
+}

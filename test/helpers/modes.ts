@@ -5,12 +5,13 @@
  * latter when TEST_DATABASE_URL and TEST_REDIS_URL are set (always in CI).
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { Redis } from "ioredis";
 import { loadConfig, type Config } from "../../src/config/index.js";
+import { PGDATA_TEMPLATE_ENV } from "../global-setup.js";
+import { dropPrefix } from "./redis.js";
 
 export type ModeName = "embedded" | "postgres";
 
@@ -40,6 +41,9 @@ export async function createTestEnv(mode: ModeName, overrides: Record<string, st
   // the rate-limit tests turn it on.
   const env: Record<string, string> = { NODE_ENV: "test", LOG_LEVEL: "info", RAMPART_DATA_DIR: dataDir, PORT: "0", RATE_LIMIT_ENABLED: "false" };
   const cleanups: (() => Promise<void>)[] = [async () => rmSync(dataDir, { recursive: true, force: true })];
+  // An initdb'd, empty cluster from test/global-setup.ts instead of running initdb again.
+  const template = process.env[PGDATA_TEMPLATE_ENV];
+  if (mode === "embedded" && template) cpSync(template, join(dataDir, "pgdata"), { recursive: true });
 
   if (mode === "postgres") {
     const adminUrl = process.env.TEST_DATABASE_URL;
@@ -60,16 +64,7 @@ export async function createTestEnv(mode: ModeName, overrides: Record<string, st
       await c.query(`drop database if exists ${database} with (force)`);
       await c.end();
     });
-    cleanups.push(async () => {
-      const r = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-      let cursor = "0";
-      do {
-        const [next, keys] = await r.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
-        cursor = next;
-        if (keys.length > 0) await r.del(...keys);
-      } while (cursor !== "0");
-      r.disconnect();
-    });
+    cleanups.push(() => dropPrefix(redisUrl, prefix));
   }
   Object.assign(env, overrides);
   const config = loadConfig(env);

@@ -6,21 +6,12 @@
  * the test controls, never by stopping the shared service.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pollUntil } from "../helpers/async.js";
 import { ControlledProxy } from "../helpers/proxy.js";
 import { limitedApp, type LimitedApp } from "./helpers.js";
 
 const redis = new URL(process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379");
 
-async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: T;
-  do {
-    last = await fn();
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  } while (Date.now() < end);
-  return last;
-}
 
 async function withProxy(onStoreError: "open" | "closed"): Promise<{ t: LimitedApp; proxy: ControlledProxy }> {
   const proxy = await ControlledProxy.create({ host: redis.hostname, port: Number(redis.port || 6379) });
@@ -32,7 +23,7 @@ async function withProxy(onStoreError: "open" | "closed"): Promise<{ t: LimitedA
     plugin: { skip: (r) => r.url.startsWith("/health/") },
   });
   // The kv client connects in the background: wait until Redis answers through the proxy.
-  await eventually(() => t.runtime.kv.ping().then(() => true, () => false), Boolean);
+  await pollUntil(() => t.runtime.kv.ping().then(() => true, () => false), Boolean);
   return { t, proxy };
 }
 
@@ -68,7 +59,7 @@ describe("Redis outage, RATE_LIMIT_ON_STORE_ERROR=open", () => {
     expect(t.logs.records().some((r) => r.msg === "rate limit store unreachable; limiting in process")).toBe(true);
 
     await proxy.up();
-    const back = await eventually(() => readiness(t), (r) => r.checks["ratelimit:responseTime"]![0]!.status === "pass");
+    const back = await pollUntil(() => readiness(t), (r) => r.checks["ratelimit:responseTime"]![0]!.status === "pass");
     expect(back.checks["ratelimit:responseTime"]![0]!.status).toBe("pass");
     // Decisions are Redis's again: the bucket of 192.0.2.1 kept its count there.
     expect(t.rl.stats().failover!.degraded).toBe(false);
@@ -95,7 +86,7 @@ describe("Redis outage, RATE_LIMIT_ON_STORE_ERROR=closed", () => {
     expect(t.rl.stats().failover!.refused).toBeGreaterThanOrEqual(1);
 
     await proxy.up();
-    const ok = await eventually(() => hello(t, "192.0.2.3"), (r) => r.statusCode === 200);
+    const ok = await pollUntil(() => hello(t, "192.0.2.3"), (r) => r.statusCode === 200);
     expect(ok.headers["x-ratelimit-remaining"]).toBe("1");
   });
 });

@@ -1,40 +1,17 @@
-import { randomBytes } from "node:crypto";
 import pino from "pino";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisKv } from "../../src/kv/index.js";
 import { definePolicy, MemoryRateLimitStore, RedisRateLimitStore } from "../../src/ratelimit/index.js";
 import { ManualClock } from "../../src/runtime/index.js";
+import { connected, dropPrefix, freshPrefix } from "../helpers/redis.js";
 import { serviceUrl } from "../helpers/services.js";
 import { rateLimitConformance } from "./conformance.js";
 
 const url = serviceUrl("TEST_REDIS_URL");
 
-async function dropPrefix(prefix: string): Promise<void> {
-  const admin = new Redis(url);
-  let cursor = "0";
-  do {
-    const [next, keys] = await admin.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
-    cursor = next;
-    if (keys.length > 0) await admin.del(...keys);
-  } while (cursor !== "0");
-  admin.disconnect();
-}
-
-/** RedisKv fails fast until connected (no offline queue): wait for the first connection. */
-async function connected(kv: RedisKv): Promise<void> {
-  for (let i = 0; i < 50; i++) {
-    try {
-      return await kv.ping();
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  await kv.ping();
-}
-
 rateLimitConformance("redis", async () => {
-  const prefix = `rt:${randomBytes(6).toString("hex")}:`;
+  const prefix = freshPrefix();
   const redis = new Redis(url, { keyPrefix: prefix });
   const store = new RedisRateLimitStore({ redis });
   return {
@@ -44,24 +21,23 @@ rateLimitConformance("redis", async () => {
     done: async () => {
       await store.close();
       redis.disconnect();
-      await dropPrefix(prefix);
+      await dropPrefix(url, prefix);
     },
   };
 });
 
 describe("redis store", () => {
-  const prefix = `rt:${randomBytes(6).toString("hex")}:`;
+  const prefix = freshPrefix();
   let kv: RedisKv;
   let admin: Redis;
   beforeAll(async () => {
-    kv = new RedisKv({ url, prefix, log: pino({ level: "silent" }) });
+    kv = await connected(new RedisKv({ url, prefix, log: pino({ level: "silent" }) }));
     admin = new Redis(url);
-    await connected(kv);
   });
   afterAll(async () => {
     await kv.close();
     admin.disconnect();
-    await dropPrefix(prefix);
+    await dropPrefix(url, prefix);
   });
 
   it("one decision is exactly one command on the wire", async () => {
@@ -98,8 +74,7 @@ describe("redis store", () => {
   });
 
   it("two instances (two connections) share one bucket", async () => {
-    const other = new RedisKv({ url, prefix, log: pino({ level: "silent" }) });
-    await connected(other);
+    const other = await connected(new RedisKv({ url, prefix, log: pino({ level: "silent" }) }));
     try {
       const a = RedisRateLimitStore.fromKv(kv);
       const b = RedisRateLimitStore.fromKv(other);

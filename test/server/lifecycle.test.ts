@@ -43,6 +43,23 @@ describe.each(testModes())("graceful shutdown (%s)", (mode) => {
     expect(p.stdout()).toContain("shutting down");
   });
 
+  it("a request whose client left still finishes its work before the database closes", async () => {
+    env = await createTestEnv(mode);
+    const p = spawnTs("test/fixtures/serve-with-slow-route.ts", [], { ...env.env, SLOW_MS: "1000", SHUTDOWN_TIMEOUT_MS: "10000" });
+    const url = (await p.waitFor(/URL (\S+)/))[1]!;
+    // The client gives up after 200 ms: the connection is gone, the handler is not.
+    const req = request(`${url}/slow-db`, { agent: false });
+    req.on("error", () => undefined);
+    req.end();
+    await new Promise((r) => setTimeout(r, 200));
+    req.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    p.child.kill("SIGTERM");
+    expect(await p.exit).toEqual({ code: 0, signal: null });
+    expect(p.stdout()).toMatch(/slow-db read \d+ rows/);
+    expect(p.stdout()).not.toContain('"level":"error"');
+  });
+
   it("cuts requests still running at SHUTDOWN_TIMEOUT_MS and still exits 0", async () => {
     env = await createTestEnv(mode);
     const p = spawnTs("test/fixtures/serve-with-slow-route.ts", [], { ...env.env, SLOW_MS: "20000", SHUTDOWN_TIMEOUT_MS: "300" });

@@ -16,10 +16,19 @@
  * throughput is unchanged (bench/auth/password.bench.ts) while latency of
  * other requests holds (bench/auth/identity-http.bench.ts).
  *
- * One task per worker at a time: the hasher's semaphore admits at most
- * `size` tasks, so a free worker always exists when a task starts. A worker
- * that dies fails its task and is replaced on the next one. Idle workers are
- * unref'd, so they never keep a process (a CLI command) alive.
+ * Each worker holds the task it computes and at most one more
+ * (TASKS_PER_WORKER):
+ * the next task is already in its message queue when a hash finishes, so it
+ * starts at once instead of waiting for the event loop to see the result and
+ * send more work — under a login flood the event loop is busy, and that wait
+ * left the hashing thread idle for a tenth of the time
+ * (bench/auth/identity-http.bench.ts). A worker computes one hash at a time,
+ * so memory stays one hash per worker. The hasher's semaphore admits
+ * `capacity` (size × TASKS_PER_WORKER) tasks, so a worker with room always exists when a task
+ * starts. A worker that dies fails its tasks and is replaced on the next one.
+ * Idle workers are unref'd, so they never keep a process (a CLI command)
+ * alive. Closing sets a flag the workers read before each task: tasks not
+ * started yet are refused, the ones computing finish.
  */
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
@@ -40,13 +49,23 @@ try {
   // Not permitted here (some sandboxes): hash at the default priority.
 }
 const argon2 = require(workerData.argon2);
+const closing = new Int32Array(workerData.closing);
+const computing = new Int32Array(workerData.computing);
 parentPort.postMessage({ id: 0, nice });
 parentPort.on("message", (m) => {
+  if (Atomics.load(closing, 0) === 1) {
+    parentPort.postMessage({ id: m.id, closed: true });
+    return;
+  }
+  Atomics.store(computing, 0, 1);
+  const t0 = performance.now();
   try {
     const value = m.op === "hash" ? argon2.hashSync(m.password, m.options) : argon2.verifySync(m.phc, m.password, m.options);
-    parentPort.postMessage({ id: m.id, value });
+    parentPort.postMessage({ id: m.id, value, ms: performance.now() - t0 });
   } catch (err) {
     parentPort.postMessage({ id: m.id, error: err instanceof Error ? err.message : String(err) });
+  } finally {
+    Atomics.store(computing, 0, 0);
   }
 });
 `;
@@ -61,20 +80,35 @@ export class HashWorkersClosedError extends Error {
 
 type Task = { op: "hash"; password: string | Uint8Array; options: Options } | { op: "verify"; phc: string; password: string; options: Options };
 
+/** A result and the time the worker spent computing it (waiting in its queue excluded). */
+export interface Computed<T> {
+  value: T;
+  computeMs: number;
+}
+
 interface Reply {
   id: number;
   value?: string | boolean;
+  ms?: number;
   error?: string;
+  closed?: true;
   nice?: number | null;
+}
+
+interface Pending {
+  resolve: (v: Computed<string | boolean>) => void;
+  reject: (e: Error) => void;
+  settled: Promise<unknown>;
 }
 
 interface Slot {
   worker: Worker;
   /** The thread's niceness once it reported in (null: could not be changed). */
   nice: Promise<number | null>;
-  pending: { id: number; resolve: (v: string | boolean) => void; reject: (e: Error) => void } | undefined;
-  /** Settles when the slot's current task does (resolved at once when idle). */
-  done: Promise<unknown>;
+  /** Tasks sent to this worker and not answered yet, in the order it runs them. */
+  pending: Map<number, Pending>;
+  /** 1 while the worker computes (it sets the flag itself), else 0. */
+  computing: Int32Array;
 }
 
 export interface Argon2WorkersOptions {
@@ -84,23 +118,38 @@ export interface Argon2WorkersOptions {
   nice: number;
 }
 
+/** Tasks a worker holds at once: the one it computes and the next one. */
+const TASKS_PER_WORKER = 2;
+
 export class Argon2Workers {
-  private readonly idle: Slot[] = [];
   private readonly all = new Set<Slot>();
+  private readonly closingFlag = new Int32Array(new SharedArrayBuffer(4));
   private nextId = 1;
-  private closed = false;
+  private closing: Promise<void> | undefined;
 
   constructor(private readonly o: Argon2WorkersOptions) {
     if (!Number.isSafeInteger(o.size) || o.size < 1) throw new RangeError(`size must be an integer ≥ 1, instead got ${o.size}`);
     if (!Number.isSafeInteger(o.nice) || o.nice < 0 || o.nice > 19) throw new RangeError(`nice must be an integer from 0 to 19, instead got ${o.nice}`);
   }
 
-  hash(password: string | Uint8Array, options: Options): Promise<string> {
-    return this.run({ op: "hash", password, options }) as Promise<string>;
+  /** Hashes being computed now (tasks a worker holds but has not started are not counted). */
+  get computing(): number {
+    let n = 0;
+    for (const s of this.all) n += Atomics.load(s.computing, 0);
+    return n;
   }
 
-  verify(phc: string, password: string, options: Options): Promise<boolean> {
-    return this.run({ op: "verify", phc, password, options }) as Promise<boolean>;
+  /** Tasks that may be handed to the workers at once. */
+  get capacity(): number {
+    return this.o.size * TASKS_PER_WORKER;
+  }
+
+  hash(password: string | Uint8Array, options: Options): Promise<Computed<string>> {
+    return this.run({ op: "hash", password, options }) as Promise<Computed<string>>;
+  }
+
+  verify(phc: string, password: string, options: Options): Promise<Computed<boolean>> {
+    return this.run({ op: "verify", phc, password, options }) as Promise<Computed<boolean>>;
   }
 
   /** The niceness each started worker thread runs at (null where it could not be lowered). */
@@ -108,46 +157,56 @@ export class Argon2Workers {
     return Promise.all([...this.all].map((s) => s.nice));
   }
 
-  private run(task: Task): Promise<string | boolean> {
-    if (this.closed) return Promise.reject(new HashWorkersClosedError());
-    const slot = this.idle.pop() ?? this.start();
+  private run(task: Task): Promise<Computed<string | boolean>> {
+    if (this.closing) return Promise.reject(new HashWorkersClosedError());
+    const slot = this.pick();
     const id = this.nextId++;
-    const result = new Promise<string | boolean>((resolve, reject) => {
-      slot.pending = { id, resolve, reject };
-      slot.worker.ref(); // keep a CLI alive until the answer arrives
-      slot.worker.postMessage({ id, ...task });
+    let entry!: Pending;
+    const result = new Promise<Computed<string | boolean>>((resolve, reject) => {
+      entry = { resolve, reject, settled: Promise.resolve() };
     });
-    slot.done = result.catch(() => undefined);
+    entry.settled = result.catch(() => undefined);
+    slot.pending.set(id, entry);
+    slot.worker.ref(); // keep a CLI alive until the answer arrives
+    slot.worker.postMessage({ id, ...task });
     return result;
   }
 
+  /** An idle worker, else a new one while fewer than `size` run, else the least loaded with room. */
+  private pick(): Slot {
+    let best: Slot | undefined;
+    for (const s of this.all) if (!best || s.pending.size < best.pending.size) best = s;
+    if (best?.pending.size === 0) return best;
+    if (this.all.size < this.o.size) return this.start();
+    if (!best || best.pending.size >= TASKS_PER_WORKER) throw new Error(`argon2 workers exhausted (${this.capacity} tasks held)`);
+    return best;
+  }
+
   private start(): Slot {
-    if (this.all.size >= this.o.size) throw new Error(`argon2 workers exhausted (${this.o.size})`);
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { nice: this.o.nice, argon2: require.resolve("@node-rs/argon2") } });
+    const computing = new Int32Array(new SharedArrayBuffer(4));
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { nice: this.o.nice, argon2: require.resolve("@node-rs/argon2"), closing: this.closingFlag.buffer, computing: computing.buffer } });
     let reportNice: (n: number | null) => void = () => undefined;
-    const slot: Slot = { worker, nice: new Promise((r) => (reportNice = r)), pending: undefined, done: Promise.resolve() };
+    const slot: Slot = { worker, nice: new Promise((r) => (reportNice = r)), pending: new Map(), computing };
     this.all.add(slot);
     worker.on("message", (reply: Reply) => {
       if (reply.id === 0) {
         reportNice(reply.nice ?? null);
         return;
       }
-      const p = slot.pending;
-      if (!p || p.id !== reply.id) return;
-      slot.pending = undefined;
-      worker.unref();
-      if (!this.closed) this.idle.push(slot);
-      if (reply.error !== undefined) p.reject(new Error(`argon2: ${reply.error}`));
-      else p.resolve(reply.value!);
+      const p = slot.pending.get(reply.id);
+      if (!p) return;
+      slot.pending.delete(reply.id);
+      if (slot.pending.size === 0) worker.unref();
+      if (reply.closed) p.reject(new HashWorkersClosedError());
+      else if (reply.error !== undefined) p.reject(new Error(`argon2: ${reply.error}`));
+      else p.resolve({ value: reply.value!, computeMs: reply.ms ?? 0 });
     });
     const lost = (err: Error) => {
       if (!this.all.delete(slot)) return;
-      const i = this.idle.indexOf(slot);
-      if (i >= 0) this.idle.splice(i, 1);
       reportNice(null);
-      const p = slot.pending;
-      slot.pending = undefined;
-      p?.reject(err);
+      const tasks = [...slot.pending.values()];
+      slot.pending.clear();
+      for (const p of tasks) p.reject(err);
     };
     worker.on("error", (err) => lost(new Error("argon2 worker failed", { cause: err })));
     worker.on("exit", (code) => lost(new Error(`argon2 worker exited (code ${code})`)));
@@ -155,15 +214,19 @@ export class Argon2Workers {
   }
 
   /**
-   * Stops every worker. New tasks fail at once; tasks already computing are
-   * let finish first (a graceful shutdown still answers the logins in flight),
-   * and each takes one hash's time.
+   * Stops every worker. New tasks fail at once, and so do tasks a worker has
+   * not started yet; tasks already computing are let finish first (a
+   * graceful shutdown still answers the logins in flight), and each takes one
+   * hash's time. Idempotent: every call resolves when the first one's work is
+   * done.
    */
-  async close(): Promise<void> {
-    this.closed = true;
-    this.idle.length = 0;
-    const slots = [...this.all];
-    await Promise.all(slots.map((s) => s.done));
-    await Promise.all(slots.map((s) => s.worker.terminate()));
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      Atomics.store(this.closingFlag, 0, 1);
+      const slots = [...this.all];
+      await Promise.all(slots.flatMap((s) => [...s.pending.values()].map((p) => p.settled)));
+      await Promise.all(slots.map((s) => s.worker.terminate()));
+    })();
+    return this.closing;
   }
 }

@@ -13,7 +13,7 @@ import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
 import type { Algorithm, Options } from "@node-rs/argon2";
 import { RampartError } from "../../errors/index.js";
-import { Argon2Workers, HashWorkersClosedError } from "./argon2-workers.js";
+import { Argon2Workers, HashWorkersClosedError, type Computed } from "./argon2-workers.js";
 import { PASSWORD_MAX_INPUT_UNITS, normalizePassword } from "./normalize.js";
 import { ARGON2_OUTPUT_BYTES, argon2ParamsFromConfig, assertProductionParams, phcNeedsRehash, type Argon2Params, type PasswordHasherConfig } from "./params.js";
 import { passwordLengthProblem } from "./policy-rules.js";
@@ -27,9 +27,9 @@ export type HashOperation = "hash" | "verify" | "dummy";
 /** One finished argon2 computation, for metrics (e.g. a prom-client histogram). */
 export interface HashObservation {
   readonly op: HashOperation;
-  /** Time spent waiting for a slot. */
+  /** Time spent waiting for a hashing thread (in the queue, then behind the thread's current hash). */
   readonly waitMs: number;
-  /** Time spent computing. */
+  /** Time the hashing thread spent computing. */
   readonly durationMs: number;
 }
 
@@ -59,7 +59,7 @@ export interface PasswordHasherStats {
   readonly maxQueue: number;
   /** Computations running now. */
   readonly active: number;
-  /** Computations waiting for a slot (queue depth). */
+  /** Computations waiting for a hashing thread (queue depth; the task a thread holds after its current one included). */
   readonly queued: number;
   /** Finished computations by operation. */
   readonly completed: Readonly<Record<HashOperation, number>>;
@@ -83,8 +83,24 @@ export interface PasswordHasher {
   stats(): PasswordHasherStats;
   /** The niceness of each started hashing thread (null where it could not be lowered). */
   workerNiceness(): Promise<(number | null)[]>;
-  /** Stops the hashing threads; later calls fail. */
+  /** Stops the hashing threads: computations running finish, queued and later ones fail with 503. Idempotent. */
   close(): Promise<void>;
+}
+
+/**
+ * Hashing threads when ARGON2_MAX_CONCURRENCY is not given: one fewer than
+ * the cores (at least one). Requests are handled on one thread, which then
+ * keeps a core of its own while logins saturate the hasher — measured on 2
+ * cores (bench/auth/identity-http.bench.ts, docs/performance.md): a login
+ * then runs at the raw argon2 rate of its hashing threads and `GET /v1/me`
+ * keeps near its idle latency, where hashing on every core leaves logins at
+ * about 0.75 of the raw rate of all cores and up to doubles that latency.
+ * The price is the hashing capacity of one core: on 2 cores, a sixth to a
+ * quarter fewer logins per second at saturation (set ARGON2_MAX_CONCURRENCY
+ * to the core count to buy them back).
+ */
+export function defaultHashConcurrency(cores: number = availableParallelism()): number {
+  return Math.max(1, cores - 1);
 }
 
 /** Niceness of the hashing threads when ARGON2_WORKER_NICE is not given. */
@@ -99,9 +115,11 @@ const MISMATCH: VerifyResult = Object.freeze({ ok: false, needsRehash: false });
 export function createPasswordHasher(config: PasswordHasherConfig, options: PasswordHasherOptions = {}): PasswordHasher {
   const params = argon2ParamsFromConfig(config);
   assertProductionParams(params, config.nodeEnv);
-  const maxConcurrency = config.argon2MaxConcurrency ?? availableParallelism();
-  const semaphore = new Semaphore(maxConcurrency, options.maxQueue ?? DEFAULT_HASH_QUEUE);
+  const maxConcurrency = config.argon2MaxConcurrency ?? defaultHashConcurrency();
   const workers = new Argon2Workers({ size: maxConcurrency, nice: config.argon2WorkerNice ?? DEFAULT_WORKER_NICE });
+  // The workers hold the task they compute and the next one (argon2-workers.ts), so the semaphore
+  // admits their capacity; each still computes one hash at a time.
+  const semaphore = new Semaphore(workers.capacity, options.maxQueue ?? DEFAULT_HASH_QUEUE);
   const argonOptions: Options = {
     algorithm: 2 as Algorithm, // Argon2id (RFC 9106 §4: the recommended variant)
     memoryCost: params.memoryKib,
@@ -120,20 +138,17 @@ export function createPasswordHasher(config: PasswordHasherConfig, options: Pass
     if (ms > d.maxMs) d.maxMs = ms;
   }
 
-  async function limited<T>(op: HashOperation, task: () => Promise<T>): Promise<T> {
-    let waitMs = 0;
-    let started = 0;
+  async function limited<T>(op: HashOperation, task: () => Promise<Computed<T>>): Promise<T> {
+    const enqueued = performance.now();
     try {
-      const result = await semaphore.run(task, (waited) => {
-        waitMs = waited;
-        started = performance.now();
-      });
-      const durationMs = performance.now() - started;
+      const { value, computeMs } = await semaphore.run(task);
+      // Waiting = the semaphore's queue and the worker's own (the task it holds after the current one).
+      const waitMs = Math.max(0, performance.now() - enqueued - computeMs);
       completed[op]++;
       record(wait, waitMs);
-      record(compute, durationMs);
-      options.observe?.({ op, waitMs, durationMs });
-      return result;
+      record(compute, computeMs);
+      options.observe?.({ op, waitMs, durationMs: computeMs });
+      return value;
     } catch (err) {
       if (err instanceof QueueFullError) {
         rejected++;
@@ -187,11 +202,13 @@ export function createPasswordHasher(config: PasswordHasherConfig, options: Pass
       return phcNeedsRehash(phc, params);
     },
     stats() {
+      const active = workers.computing;
       return {
         maxConcurrency,
         maxQueue: semaphore.maxQueue,
-        active: semaphore.active,
-        queued: semaphore.queued,
+        active,
+        // The semaphore admits the workers' capacity: what it lets through and is not computing waits in a worker.
+        queued: semaphore.queued + Math.max(0, semaphore.active - active),
         completed: { ...completed },
         rejected,
         wait: { ...wait },

@@ -2,6 +2,7 @@
 export {
   createPasswordHasher,
   DEFAULT_HASH_QUEUE,
+  defaultHashConcurrency,
   type PasswordHasher,
   type PasswordHasherOptions,
   type PasswordHasherStats,

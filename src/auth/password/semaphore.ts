@@ -36,12 +36,8 @@ export class Semaphore {
     return this.waiters.length;
   }
 
-  /**
-   * Runs `task` when a slot is free. `onStart` receives how long the task
-   * waited (ms). Rejects with {@link QueueFullError} when the queue is full.
-   */
-  async run<T>(task: () => Promise<T>, onStart?: (waitedMs: number) => void): Promise<T> {
-    const enqueued = performance.now();
+  /** Runs `task` when a slot is free. Rejects with {@link QueueFullError} when the queue is full. */
+  async run<T>(task: () => Promise<T>): Promise<T> {
     if (this.running < this.max) {
       this.running++;
     } else {
@@ -50,7 +46,6 @@ export class Semaphore {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
     try {
-      onStart?.(performance.now() - enqueued);
       return await task();
     } finally {
       this.release();

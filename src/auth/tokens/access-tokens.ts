@@ -6,28 +6,17 @@
  */
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Kysely } from "kysely";
-import type { Tables } from "../../db/tables.js";
-import type { KvStore, Unsubscribe } from "../../kv/types.js";
-import type { Logger } from "../../log/index.js";
-import type { Clock } from "../../runtime/clock.js";
+import type { Unsubscribe } from "../../kv/types.js";
 import type { RevocationCheck } from "../revocation/revocation-list.js";
 import { issueAccessToken } from "./issuer.js";
 import { SigningKeyRing } from "./key-ring.js";
-import { rotateSigningKey, runRotationCheck, SIGNING_KEYS_CHANNEL, type RotationResult, type RotatorDeps } from "./rotator.js";
+import { rotateSigningKey, runRotationCheck, SIGNING_KEYS_CHANNEL, type RotationResult, type RotatorDeps, type SigningKeyDeps } from "./rotator.js";
 import { jwksMaxAgeSeconds } from "./settings.js";
-import type { AccessTokenClaims, AccessTokenSettings, IssueAccessTokenInput, IssuedAccessToken, JwkSet, Sealer } from "./types.js";
+import type { AccessTokenClaims, IssueAccessTokenInput, IssuedAccessToken, JwkSet } from "./types.js";
 import { AccessTokenVerifier } from "./verifier.js";
 
 /** What the service needs; see settingsFromConfig for `settings`. */
-export interface AccessTokensOptions {
-  readonly db: Kysely<Tables>;
-  readonly kv: KvStore;
-  readonly clock: Clock;
-  readonly log: Logger;
-  /** Seals the private keys at rest (src/crypto). */
-  readonly sealer: Sealer;
-  readonly settings: AccessTokenSettings;
+export interface AccessTokensOptions extends SigningKeyDeps {
   /** Checked on every verification, cached or not; omit to verify signatures and claims only. */
   readonly revocations?: RevocationCheck;
   /** Most verified tokens cached per instance (default 10 000; 0 = no cache). */

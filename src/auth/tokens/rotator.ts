@@ -23,14 +23,19 @@ export const SIGNING_KEYS_CHANNEL = "signing-keys:changed";
 const LEASE_NAME = "auth:signing-key-rotation";
 const LEASE_TTL_MS = 60_000;
 
-/** What rotation needs; all I/O comes in here. */
-export interface RotatorDeps {
+/** The stores, clock and sealer that the signing keys live in; all I/O comes in here. */
+export interface SigningKeyDeps {
   readonly db: Kysely<Tables>;
   readonly kv: KvStore;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Seals the private keys at rest (src/crypto). */
   readonly sealer: Sealer;
   readonly settings: AccessTokenSettings;
+}
+
+/** What rotation needs. */
+export interface RotatorDeps extends SigningKeyDeps {
   /** Lease holder id of this instance. */
   readonly holder: string;
 }

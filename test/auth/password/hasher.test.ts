@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { getPriority } from "node:os";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { defaultHashConcurrency } from "../../../src/auth/password/index.js";
 import { isRampartError } from "../../../src/errors/index.js";
 import { FLOOR, hasherWith } from "./helpers.js";
 
@@ -100,9 +101,10 @@ describe("password hasher", () => {
   it("sheds load with 503 SERVICE_UNAVAILABLE and Retry-After when the queue is full", async () => {
     const hasher = hasherWith({ memoryKib: 8192, iterations: 2, parallelism: 1 }, { maxConcurrency: 1, maxQueue: 2 });
     await hasher.dummyVerify("warm up");
-    const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => hasher.hash(`burst ${i} password`)));
+    const results = await Promise.allSettled(Array.from({ length: 7 }, (_, i) => hasher.hash(`burst ${i} password`)));
     const rejected = results.filter((r) => r.status === "rejected").map((r) => (r as PromiseRejectedResult).reason as unknown);
-    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(3);
+    // Accepted: the one computing, the next one the worker holds, and two in the queue.
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(4);
     expect(rejected).toHaveLength(3);
     for (const err of rejected) {
       expect(isRampartError(err) && err.code === "SERVICE_UNAVAILABLE" && err.status === 503).toBe(true);
@@ -124,9 +126,17 @@ describe("password hasher", () => {
     expect(niceOf(String(process.pid))).toBe(mainNice);
     expect(getPriority(0)).toBe(mainNice);
     // Closing lets a computation in flight finish (graceful shutdown), then refuses new ones.
-    const inFlight = hasher.hash("a long enough test password");
-    await hasher.close();
+    const slow = hasherWith({ memoryKib: 65536, iterations: 4, parallelism: 1 }, { maxConcurrency: 1 });
+    await slow.dummyVerify("warm up");
+    const inFlight = slow.hash("a long enough test password");
+    const heldNext = slow.hash("another long test password").catch((e: unknown) => e);
+    await vi.waitFor(() => expect(slow.stats()).toMatchObject({ active: 1, queued: 1 }), { timeout: 5_000, interval: 1 }); // the worker has started the first one
+    await slow.close();
     await expect(inFlight).resolves.toMatch(/^\$argon2id\$/);
+    // The task the worker held behind it never started: refused like a queued one.
+    const held = await heldNext;
+    expect(isRampartError(held) && held.code === "SERVICE_UNAVAILABLE").toBe(true);
+    await hasher.close();
     // A request still queued at shutdown gets 503 with Retry-After, not an internal error.
     const late = await hasher.hash("a long enough test password").catch((e: unknown) => e);
     expect(isRampartError(late) && late.code === "SERVICE_UNAVAILABLE" && late.headers?.["Retry-After"] === "1").toBe(true);
@@ -136,9 +146,10 @@ describe("password hasher", () => {
     expect(() => hasherWith(FLOOR, { workerNice: 20 })).toThrow("nice must be an integer from 0 to 19, instead got 20");
   });
 
-  it("defaults the concurrency cap to the number of cores", async () => {
+  it("defaults the concurrency cap to one thread fewer than the cores, at least one", async () => {
     const { availableParallelism } = await import("node:os");
-    expect(hasherWith(FLOOR).maxConcurrency).toBe(availableParallelism());
+    expect(hasherWith(FLOOR).maxConcurrency).toBe(Math.max(1, availableParallelism() - 1));
+    expect([1, 2, 3, 8].map((cores) => defaultHashConcurrency(cores))).toEqual([1, 1, 2, 7]);
     expect(hasherWith(FLOOR, { maxConcurrency: 3 }).maxConcurrency).toBe(3);
   });
 });

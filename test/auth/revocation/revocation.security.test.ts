@@ -6,42 +6,21 @@
  * cached it, and also when the revocation message is lost — while the user's
  * other sessions keep working.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { RevocationList, type RevocationListOptions } from "../../../src/auth/revocation/index.js";
-import type { KvStore } from "../../../src/kv/types.js";
-import type { Runtime } from "../../../src/runtime/index.js";
+import { describe, expect, it } from "vitest";
 import { testModes } from "../../helpers/modes.js";
-import { tokenStores, type TokenStores } from "../tokens/helpers.js";
+import { codeOf, useRevocationLists, wrap } from "./fixtures.js";
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  return p.then(
-    () => "ACCEPTED",
-    (err: { code?: string }) => err.code ?? "THREW",
-  );
-}
 
 describe.each(testModes())("access token replay after logout (%s)", (mode) => {
-  let stores: TokenStores;
-  const lists: RevocationList[] = [];
-  const list = async (runtime: Runtime, extra: Partial<RevocationListOptions> = {}): Promise<RevocationList> => {
-    const l = await RevocationList.create({ kv: runtime.kv, clock: stores.clock, log: runtime.log, retentionMs: 930_000, syncIntervalMs: 0, ...extra });
-    lists.push(l);
-    return l;
-  };
-  beforeAll(async () => {
-    stores = await tokenStores(mode);
-  });
-  afterEach(async () => {
-    for (const l of lists.splice(0)) await l.close();
-  });
-  afterAll(async () => stores.close());
+  const fx = useRevocationLists(mode);
+  const list = fx.list.bind(fx);
 
   it("the other instance refuses a token it had cached, right after logout on the first", async () => {
     // Instance A loses every message it publishes: only the kv log can carry the revocation.
-    const kvA = stores.runtimes[0].kv;
-    const lossy: KvStore = new Proxy(kvA, { get: (t, prop, r) => (prop === "publish" ? () => Promise.resolve() : Reflect.get(t, prop, r)) });
-    const [revA, revB] = [await list(stores.runtimes[0], { kv: lossy }), await list(stores.runtimes[1])];
-    const f = await stores.fixture({ revocations: revA });
+    const kvA = fx.stores.runtimes[0].kv;
+    const lossy = wrap(kvA, { publish: () => Promise.resolve() });
+    const [revA, revB] = [await list(fx.stores.runtimes[0], { kv: lossy }), await list(fx.stores.runtimes[1])];
+    const f = await fx.stores.fixture({ revocations: revA });
     const b = (await f.instance({ revocations: revB })).tokens;
     try {
       const sid = `logout-${mode}`;
@@ -59,8 +38,8 @@ describe.each(testModes())("access token replay after logout (%s)", (mode) => {
   });
 
   it("logout-all refuses every listed session on every instance, not a session created afterwards", async () => {
-    const [revA, revB] = [await list(stores.runtimes[0]), await list(stores.runtimes[1])];
-    const f = await stores.fixture({ revocations: revA });
+    const [revA, revB] = [await list(fx.stores.runtimes[0]), await list(fx.stores.runtimes[1])];
+    const f = await fx.stores.fixture({ revocations: revA });
     const b = (await f.instance({ revocations: revB })).tokens;
     try {
       const sids = [1, 2, 3].map((i) => `all-${mode}-${i}`);
@@ -76,14 +55,14 @@ describe.each(testModes())("access token replay after logout (%s)", (mode) => {
   });
 
   it("a revoked token stays refused until it would have expired anyway", async () => {
-    const rev = await list(stores.runtimes[0]);
-    const f = await stores.fixture({ revocations: rev });
+    const rev = await list(fx.stores.runtimes[0]);
+    const f = await fx.stores.fixture({ revocations: rev });
     try {
       const { token } = await f.tokens.issue({ sub: "user-3", sid: `long-${mode}`, roles: [] });
       await rev.revokeSession(`long-${mode}`);
-      stores.clock.advance(900_000 + 29_000);
+      fx.stores.clock.advance(900_000 + 29_000);
       expect(await codeOf(f.tokens.verify(token))).toBe("TOKEN_REVOKED");
-      stores.clock.advance(2_000);
+      fx.stores.clock.advance(2_000);
       expect(await codeOf(f.tokens.verify(token))).toBe("TOKEN_EXPIRED");
     } finally {
       await f.close();

@@ -6,46 +6,22 @@
  * late starters load what is in force; concurrent checks share one kv read;
  * revocations expire with the token lifetime; a kv outage fails closed.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { RevocationList, REVOCATIONS_CHANNEL, type RevocationListOptions } from "../../../src/auth/revocation/index.js";
+import { describe, expect, it } from "vitest";
+import { REVOCATIONS_CHANNEL } from "../../../src/auth/revocation/index.js";
 import { EPOCH_KEY, logKey } from "../../../src/auth/revocation/revocation-log.js";
-import type { KvStore } from "../../../src/kv/types.js";
-import type { Runtime } from "../../../src/runtime/index.js";
 import { testModes } from "../../helpers/modes.js";
-import { eventually, tokenStores, type TokenStores } from "../tokens/helpers.js";
+import { eventually } from "../tokens/helpers.js";
+import { codeOf, RETENTION, useRevocationLists, wrap } from "./fixtures.js";
 
-const RETENTION = 930_000;
 
-/** The same store with some methods replaced (a lossy or failing connection). */
-function wrap(kv: KvStore, overrides: Partial<KvStore>): KvStore {
-  return new Proxy(kv, { get: (target, prop, receiver) => (prop in overrides ? overrides[prop as keyof KvStore] : Reflect.get(target, prop, receiver)) });
-}
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  return p.then(
-    () => "ACCEPTED",
-    (err: { code?: string }) => err.code ?? "THREW",
-  );
-}
 
 describe.each(testModes())("revocation list (%s)", (mode) => {
-  let stores: TokenStores;
-  const lists: RevocationList[] = [];
-  const list = async (runtime: Runtime, extra: Partial<RevocationListOptions> = {}): Promise<RevocationList> => {
-    const l = await RevocationList.create({ kv: runtime.kv, clock: stores.clock, log: runtime.log, retentionMs: RETENTION, syncIntervalMs: 0, ...extra });
-    lists.push(l);
-    return l;
-  };
-  beforeAll(async () => {
-    stores = await tokenStores(mode);
-  });
-  afterEach(async () => {
-    for (const l of lists.splice(0)) await l.close();
-  });
-  afterAll(async () => stores.close());
+  const fx = useRevocationLists(mode);
+  const list = fx.list.bind(fx);
 
   it("a session revoked on one instance is refused on the other as soon as revoke resolves", async () => {
-    const [a, b] = [await list(stores.runtimes[0]), await list(stores.runtimes[1])];
+    const [a, b] = [await list(fx.stores.runtimes[0]), await list(fx.stores.runtimes[1])];
     // Many rounds, each checked on the other instance with no wait: no round may slip through.
     for (let i = 0; i < 200; i++) {
       const sid = `sess-${mode}-${i}`;
@@ -58,7 +34,7 @@ describe.each(testModes())("revocation list (%s)", (mode) => {
   });
 
   it("revokes all of a user's sessions by their sids, and only those", async () => {
-    const [a, b] = [await list(stores.runtimes[0]), await list(stores.runtimes[1])];
+    const [a, b] = [await list(fx.stores.runtimes[0]), await list(fx.stores.runtimes[1])];
     await a.revokeSessions(["u1-a", "u1-b", "u1-c"]);
     for (const sid of ["u1-a", "u1-b", "u1-c"]) expect(await b.isRevoked(sid)).toBe(true);
     expect(await b.isRevoked("u2-a")).toBe(false);
@@ -68,37 +44,37 @@ describe.each(testModes())("revocation list (%s)", (mode) => {
   });
 
   it("feeds every instance's local set through pub/sub (pubsub mode answers from it alone)", async () => {
-    const a = await list(stores.runtimes[0]);
-    const b = await list(stores.runtimes[1], { consistency: "pubsub" });
+    const a = await list(fx.stores.runtimes[0]);
+    const b = await list(fx.stores.runtimes[1], { consistency: "pubsub" });
     await a.revokeSession("pubsub-1");
     await eventually(async () => b.localEntries > 0 && (await b.isRevoked("pubsub-1")));
   });
 
   it("keeps a revocation for the token lifetime plus skew, then forgets it", async () => {
-    const a = await list(stores.runtimes[0]);
+    const a = await list(fx.stores.runtimes[0]);
     await a.revokeSession(`ttl-${mode}`);
-    const epoch = Number(await stores.runtimes[0].kv.get(EPOCH_KEY));
-    const ttl = await stores.runtimes[0].kv.ttl(logKey(epoch));
+    const epoch = Number(await fx.stores.runtimes[0].kv.get(EPOCH_KEY));
+    const ttl = await fx.stores.runtimes[0].kv.ttl(logKey(epoch));
     expect(ttl).toBeGreaterThan(RETENTION - 5_000);
     expect(ttl).toBeLessThanOrEqual(RETENTION);
-    stores.clock.advance(RETENTION);
+    fx.stores.clock.advance(RETENTION);
     expect(await a.isRevoked(`ttl-${mode}`)).toBe(false);
   });
 
   it("an instance started later loads the revocations still in force", async () => {
-    const a = await list(stores.runtimes[0]);
+    const a = await list(fx.stores.runtimes[0]);
     await a.revokeSessions([`late-1-${mode}`, `late-2-${mode}`]);
-    const late = await list(stores.runtimes[1], { consistency: "pubsub" });
+    const late = await list(fx.stores.runtimes[1], { consistency: "pubsub" });
     expect(await late.isRevoked(`late-1-${mode}`)).toBe(true);
     expect(await late.isRevoked(`late-2-${mode}`)).toBe(true);
   });
 
   it("strict checks do not depend on pub/sub delivery", async () => {
-    const kv = stores.runtimes[0].kv;
+    const kv = fx.stores.runtimes[0].kv;
     const silent = wrap(kv, { publish: () => Promise.resolve() }); // every message lost
-    const a = await list(stores.runtimes[0], { kv: silent });
-    const strict = await list(stores.runtimes[1]);
-    const pubsub = await list(stores.runtimes[1], { consistency: "pubsub", syncIntervalMs: 50 });
+    const a = await list(fx.stores.runtimes[0], { kv: silent });
+    const strict = await list(fx.stores.runtimes[1]);
+    const pubsub = await list(fx.stores.runtimes[1], { consistency: "pubsub", syncIntervalMs: 50 });
     await a.revokeSession(`lost-${mode}`);
     expect(await strict.isRevoked(`lost-${mode}`)).toBe(true);
     // pub/sub mode catches up at its next resync.
@@ -106,10 +82,10 @@ describe.each(testModes())("revocation list (%s)", (mode) => {
   });
 
   it("concurrent checks share one kv read", async () => {
-    const kv = stores.runtimes[1].kv;
+    const kv = fx.stores.runtimes[1].kv;
     let gets = 0;
     const counting = wrap(kv, { get: (key: string) => ((gets += 1), kv.get(key)) });
-    const b = await list(stores.runtimes[1], { kv: counting, syncIntervalMs: 0 });
+    const b = await list(fx.stores.runtimes[1], { kv: counting, syncIntervalMs: 0 });
     gets = 0;
     const results = await Promise.all(Array.from({ length: 100 }, (_, i) => b.isRevoked(`live-${i}`)));
     expect(results.every((r) => r === false)).toBe(true);
@@ -117,21 +93,21 @@ describe.each(testModes())("revocation list (%s)", (mode) => {
   });
 
   it("a revoke that failed half-way (counter taken, entry never written) does not stall checks", async () => {
-    const kv = stores.runtimes[0].kv;
-    const [a, b] = [await list(stores.runtimes[0]), await list(stores.runtimes[1])];
+    const kv = fx.stores.runtimes[0].kv;
+    const [a, b] = [await list(fx.stores.runtimes[0]), await list(fx.stores.runtimes[1])];
     await kv.increment(EPOCH_KEY, 1, 86_400_000); // a writer that died after taking its epoch
     await a.revokeSession(`after-gap-${mode}`);
     expect(await b.isRevoked(`after-gap-${mode}`)).toBe(true);
     expect(await b.isRevoked(`unrelated-${mode}`)).toBe(false);
-    stores.clock.advance(5_000); // the missing entry is given up after its grace
+    fx.stores.clock.advance(5_000); // the missing entry is given up after its grace
     expect(await b.isRevoked(`unrelated-${mode}`)).toBe(false);
     await a.revokeSession(`after-grace-${mode}`);
     expect(await b.isRevoked(`after-grace-${mode}`)).toBe(true);
   });
 
   it("starts over when the kv store lost its state", async () => {
-    const kv = stores.runtimes[0].kv;
-    const [a, b] = [await list(stores.runtimes[0]), await list(stores.runtimes[1])];
+    const kv = fx.stores.runtimes[0].kv;
+    const [a, b] = [await list(fx.stores.runtimes[0]), await list(fx.stores.runtimes[1])];
     await a.revokeSession(`before-reset-${mode}`);
     expect(await b.isRevoked(`before-reset-${mode}`)).toBe(true);
     await kv.del(EPOCH_KEY); // as after a flush
@@ -141,20 +117,20 @@ describe.each(testModes())("revocation list (%s)", (mode) => {
   });
 
   it("fails closed when the kv store cannot be read", async () => {
-    const kv = stores.runtimes[0].kv;
+    const kv = fx.stores.runtimes[0].kv;
     let down = false;
-    const l = await list(stores.runtimes[0], { kv: wrap(kv, { get: (key: string) => (down ? Promise.reject(new Error("connection refused")) : kv.get(key)) }) });
+    const l = await list(fx.stores.runtimes[0], { kv: wrap(kv, { get: (key: string) => (down ? Promise.reject(new Error("connection refused")) : kv.get(key)) }) });
     down = true;
     expect(await codeOf(l.assertNotRevoked("any"))).toBe("SERVICE_UNAVAILABLE");
   });
 
   it("ignores malformed revocation messages", async () => {
-    const l = await list(stores.runtimes[1], { consistency: "pubsub" });
+    const l = await list(fx.stores.runtimes[1], { consistency: "pubsub" });
     const before = l.localEntries;
     for (const m of ["not json", "{}", JSON.stringify({ sids: "x", until: 1 }), JSON.stringify({ sids: [1, ""], until: Date.now() * 2 })]) {
-      await stores.runtimes[0].kv.publish(REVOCATIONS_CHANNEL, m);
+      await fx.stores.runtimes[0].kv.publish(REVOCATIONS_CHANNEL, m);
     }
-    await stores.runtimes[0].kv.publish(REVOCATIONS_CHANNEL, JSON.stringify({ sids: ["after-junk"], until: stores.clock.now() + RETENTION }));
+    await fx.stores.runtimes[0].kv.publish(REVOCATIONS_CHANNEL, JSON.stringify({ sids: ["after-junk"], until: fx.stores.clock.now() + RETENTION }));
     await eventually(() => l.isRevoked("after-junk"));
     expect(l.localEntries).toBe(before + 1);
   });

@@ -15,10 +15,11 @@ class Sink extends Writable {
   }
 }
 
-let h: Harness;
+let h: Harness | undefined;
 
 afterEach(async () => {
-  await h.secrets.close();
+  await h?.secrets.close();
+  h = undefined;
 });
 
 describe("runSecretsList", () => {

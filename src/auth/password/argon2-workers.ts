@@ -59,14 +59,17 @@ parentPort.on("message", (m) => {
   }
   Atomics.store(computing, 0, 1);
   const t0 = performance.now();
+  let reply;
   try {
     const value = m.op === "hash" ? argon2.hashSync(m.password, m.options) : argon2.verifySync(m.phc, m.password, m.options);
-    parentPort.postMessage({ id: m.id, value, ms: performance.now() - t0 });
+    reply = { id: m.id, value, ms: performance.now() - t0 };
   } catch (err) {
-    parentPort.postMessage({ id: m.id, error: err instanceof Error ? err.message : String(err) });
-  } finally {
-    Atomics.store(computing, 0, 0);
+    reply = { id: m.id, error: err instanceof Error ? err.message : String(err) };
   }
+  // Cleared before the answer is sent: once a caller has its result, the flag
+  // no longer counts that computation (cleared after, a caller could still see it).
+  Atomics.store(computing, 0, 0);
+  parentPort.postMessage(reply);
 });
 `;
 

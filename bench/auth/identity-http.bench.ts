@@ -25,6 +25,8 @@ import { defaultHashConcurrency } from "../../src/auth/password/index.js";
 import { benchDatabase, compareToBaseline, load, ratioTable, startBenchServer, type RatioResult } from "../lib/http.js";
 
 const PASSWORD = "correct horse battery staple for bench";
+// The server's argon2id parameters (the config defaults: m=19456 KiB, t=2, p=1).
+const PARAMS = { algorithm: 2 as Algorithm, memoryCost: 19456, timeCost: 2, parallelism: 1 };
 const require = createRequire(import.meta.url);
 
 async function session(url: string): Promise<{ token: string; email: string }> {
@@ -41,23 +43,22 @@ async function session(url: string): Promise<{ token: string; email: string }> {
 const RAW_LOOP = `
 const { parentPort, workerData } = require("node:worker_threads");
 const argon2 = require(workerData.argon2);
-const o = { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 };
 let n = 0;
 const end = performance.now() + workerData.ms;
-while (performance.now() < end) { argon2.verifySync(workerData.phc, workerData.password, o); n++; }
+while (performance.now() < end) { argon2.verifySync(workerData.phc, workerData.password, workerData.params); n++; }
 parentPort.postMessage(n);
 `;
 
 /** Raw argon2id verifications per second at the server's parameters on `threads` threads. */
 async function rawVerifyRate(threads: number, durationMs: number): Promise<number> {
-  const phc = await rawHash(PASSWORD, { algorithm: 2 as Algorithm, memoryCost: 19456, timeCost: 2, parallelism: 1 });
+  const phc = await rawHash(PASSWORD, PARAMS);
   const t0 = performance.now();
   const counts = await Promise.all(
     Array.from(
       { length: threads },
       () =>
         new Promise<number>((resolve, reject) => {
-          const w = new Worker(RAW_LOOP, { eval: true, workerData: { argon2: require.resolve("@node-rs/argon2"), phc, password: PASSWORD, ms: durationMs } });
+          const w = new Worker(RAW_LOOP, { eval: true, workerData: { argon2: require.resolve("@node-rs/argon2"), phc, password: PASSWORD, params: PARAMS, ms: durationMs } });
           w.once("message", (n: number) => void w.terminate().then(() => resolve(n)));
           w.once("error", reject);
         }),
@@ -66,15 +67,13 @@ async function rawVerifyRate(threads: number, durationMs: number): Promise<numbe
   return counts.reduce((a, b) => a + b, 0) / ((performance.now() - t0) / 1000);
 }
 
-type Row = string;
-
 /**
  * Login throughput against the raw rate on as many threads as the server hashes on, then the /v1/me
  * p99 idle and while logins saturate the hasher. Several accounts, 3 logins in flight each (under
  * the lockout's bound of 5 password checks in flight per account, beyond which it answers 423 by
  * design), so logins always wait for the hasher, as the raw threads never stop verifying.
  */
-async function loginRows(url: string, label: string, hashThreads: number, accounts: string[], auth: Record<string, string>): Promise<Row[]> {
+async function loginRows(url: string, label: string, hashThreads: number, accounts: string[], auth: Record<string, string>): Promise<string[]> {
   const loginLoad = async () => {
     const rs = await Promise.all(
       accounts.map((e) => load(url, { path: "/v1/auth/login", method: "POST" as const, headers: { "content-type": "application/json" }, body: JSON.stringify({ email: e, password: PASSWORD }), connections: 3, durationSec: 6 })),
@@ -98,7 +97,7 @@ export async function run(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "rampart-bench-id-"));
   const sections: string[] = [];
   const ratios: RatioResult[] = [];
-  const rows: Row[] = [];
+  const rows: string[] = [];
   const cores = availableParallelism();
   const modes: [string, Record<string, string>][] = [["embedded", { RAMPART_DATA_DIR: join(dir, "e") }]];
   const pgdb = process.env.BENCH_REDIS_URL ? await benchDatabase() : undefined;

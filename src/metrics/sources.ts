@@ -72,7 +72,7 @@ export function registerHasherMetrics(registry: Registry, hasher: NonNullable<Me
     const { compute } = hasher.stats();
     return durationSamples(compute.count, compute.sumMs);
   });
-  registerSnapshot(registry, "rampart_argon2_wait_seconds", "Time argon2 hashes waited for a slot.", "summary", () => {
+  registerSnapshot(registry, "rampart_argon2_wait_seconds", "Time argon2 hashes waited, computing excluded: the queue, the wait behind a thread's current hash, the delivery of the result.", "summary", () => {
     const { wait } = hasher.stats();
     return durationSamples(wait.count, wait.sumMs);
   });

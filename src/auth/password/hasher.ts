@@ -27,7 +27,7 @@ export type HashOperation = "hash" | "verify" | "dummy";
 /** One finished argon2 computation, for metrics (e.g. a prom-client histogram). */
 export interface HashObservation {
   readonly op: HashOperation;
-  /** Time spent waiting for a hashing thread (in the queue, then behind the thread's current hash). */
+  /** Time from the request to its result, computing excluded: the queue, the wait behind the thread's current hash, the delivery of the result. */
   readonly waitMs: number;
   /** Time the hashing thread spent computing. */
   readonly durationMs: number;

@@ -33,7 +33,7 @@ async function session(url: string): Promise<{ token: string; email: string }> {
   const email = `bench.${Date.now()}.${Math.random().toString(36).slice(2)}@example.com`;
   const post = (path: string, body: unknown) => fetch(url + path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   const reg = await post("/v1/auth/register", { email, password: PASSWORD });
-  if (reg.status !== 201) throw new Error(`register: ${reg.status} ${await reg.text()}`);
+  if (reg.status !== 202) throw new Error(`register: ${reg.status} ${await reg.text()}`);
   const login = (await (await post("/v1/auth/login", { email, password: PASSWORD })).json()) as { data: { accessToken: string } };
   return { token: login.data.accessToken, email };
 }

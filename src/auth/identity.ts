@@ -11,6 +11,8 @@ import { Lockout } from "./lockout.js";
 import { createPasswordHasher, createPasswordPolicy, type PasswordHasher, type PasswordPolicy } from "./password/index.js";
 import { RevocationList, revocationRetentionMs } from "./revocation/index.js";
 import { Sessions } from "./sessions.js";
+import { createCredentialStore, type CredentialStore } from "./stores/credentials.js";
+import { createSecondFactorStore, type SecondFactorStore } from "./stores/second-factor.js";
 import { createAccessTokens, settingsFromConfig, type AccessTokens, type Sealer } from "./tokens/index.js";
 import { createAttemptCounter, type AttemptCounter, type UsedStepStore } from "./totp/index.js";
 import { Users } from "./users.js";
@@ -20,7 +22,12 @@ export interface Identity {
   readonly users: Users;
   readonly hasher: PasswordHasher;
   readonly policy: PasswordPolicy;
+  /** Password failures per account (email blind index): login and re-authentication alike. */
   readonly lockout: Lockout;
+  /** Second-factor failures per user, across login challenges and re-authenticated actions. */
+  readonly mfaLockout: Lockout;
+  readonly credentials: CredentialStore;
+  readonly secondFactors: SecondFactorStore;
   readonly sessions: Sessions;
   readonly tokens: AccessTokens;
   readonly revocations: RevocationList;
@@ -84,25 +91,19 @@ export async function createIdentity(runtime: Runtime, options: IdentityOptions 
       now,
       (trx, userId, sessionId) => runtime.events.emit("auth.refresh.reused", { actor: { type: "user", id: userId }, target: `session:${sessionId}` }, trx),
     );
-    const usedSteps: UsedStepStore = {
-      // Compare-and-set on the user row: a step is accepted only when later than
-      // every step accepted before, on any instance (see src/auth/totp/used-steps.ts).
-      async markUsed(userId, step) {
-        const res = await db.kysely
-          .updateTable("rampart_users")
-          .set({ totp_last_step: step })
-          .where("id", "=", userId)
-          .where((eb) => eb.or([eb("totp_last_step", "is", null), eb("totp_last_step", "<", step)]))
-          .executeTakeFirst();
-        return res.numUpdatedRows === 1n;
-      },
-    };
+    const secondFactors = createSecondFactorStore(db.kysely);
+    // A step is accepted only when later than every step accepted before, on any instance.
+    const usedSteps: UsedStepStore = { markUsed: (userId, step) => secondFactors.claimTotpStep(userId, step) };
+    const mfaLockMs = config.mfaUserLockMinutes * 60_000;
     return {
       runtime,
       users,
       hasher,
       policy,
       lockout: new Lockout(kv),
+      mfaLockout: new Lockout(kv, { maxFailures: config.mfaUserMaxFailures, windowMs: mfaLockMs, lockMs: mfaLockMs }, "mfa-lockout"),
+      credentials: createCredentialStore(db.kysely),
+      secondFactors,
       sessions,
       tokens,
       revocations,

@@ -1,7 +1,9 @@
 /**
  * Per-account login lockout over the shared kv store. 5 failed logins per
  * account within 15 minutes lock it for 15 minutes, even for the right
- * password. The key is the email's blind index whether or not an account
+ * password. Every password check counts, at login and when a sensitive action
+ * asks for the password again (src/auth/reauth.ts); the same class, under
+ * another key prefix, locks a user's second factor. The key is the email's blind index whether or not an account
  * exists, so lockout does not reveal which accounts exist.
  *
  * An attempt reserves its slot *before* the password is verified (an atomic
@@ -21,13 +23,18 @@ export const DEFAULT_LOCKOUT: LockoutPolicy = { maxFailures: 5, windowMs: 15 * 6
 export type AttemptDecision = { allowed: true; attempt: number } | { allowed: false; retryAfterMs: number; lockedNow: boolean };
 
 export class Lockout {
+  /**
+   * `keyPrefix` separates independent counters on one kv store (the login
+   * lockout per email and the second-factor lockout per user).
+   */
   constructor(
     private readonly kv: KvStore,
     private readonly policy: LockoutPolicy = DEFAULT_LOCKOUT,
+    private readonly keyPrefix = "lockout",
   ) {}
 
   private keys(account: string) {
-    return { attempts: `lockout:attempts:${account}`, locked: `lockout:locked:${account}` };
+    return { attempts: `${this.keyPrefix}:attempts:${account}`, locked: `${this.keyPrefix}:locked:${account}` };
   }
 
   /** Reserves an attempt; refuses when the account is locked or the window's attempts are used up. */

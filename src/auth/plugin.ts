@@ -1,7 +1,7 @@
 /**
  * Fastify glue of identity: builds the Identity on the runtime, resolves the
  * bearer credential of every request that sends one (before rate limiting,
- * so limits can key on the principal) and offers `guard(permission)` for
+ * so limits can key on the principal) and offers `guard(...permissions)` for
  * routes. The identity routes and the JWKS are registered by the app after
  * rate limiting (src/server/app.ts).
  */
@@ -36,11 +36,16 @@ export function principalOf(request: FastifyRequest): Principal {
   throw request.authError ?? new RampartError("UNAUTHENTICATED", { headers: { "www-authenticate": 'Bearer realm="rampart"' } });
 }
 
-/** A preHandler that requires an authenticated principal holding `permission`. */
-export function guard(permission?: Permission): preHandlerAsyncHookHandler {
+/**
+ * A preHandler that requires an authenticated principal holding every one of
+ * `permissions`. A route lists the permission of each kind of data it returns
+ * (an export of sessions, keys and files needs all three reads), so no route
+ * hands a credential more than it could read directly.
+ */
+export function guard(...permissions: Permission[]): preHandlerAsyncHookHandler {
   return async (request) => {
     const principal = principalOf(request);
-    if (permission && !principal.permissions.has(permission)) throw new RampartError("FORBIDDEN");
+    if (permissions.some((p) => !principal.permissions.has(p))) throw new RampartError("FORBIDDEN");
   };
 }
 

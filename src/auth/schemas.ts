@@ -15,6 +15,7 @@ export const PublicUser = Type.Object({
   name: Type.Union([Type.String(), Type.Null()]),
   roles: Type.Array(Type.String()),
   mfaEnabled: Type.Boolean(),
+  emailVerified: Type.Boolean(),
   createdAt: Type.String({ format: "date-time" }),
 });
 
@@ -47,6 +48,7 @@ export const ApiKey = Type.Object({
   createdAt: Type.String(),
   expiresAt: Type.Union([Type.String(), Type.Null()]),
   lastUsedAt: Type.Union([Type.String(), Type.Null()]),
+  parentId: Type.Union([Type.String(), Type.Null()], { description: "The key that created this one (revoking it revokes this one); null when a login session did." }),
 });
 
 export const AdminUser = Type.Composite([

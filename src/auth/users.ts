@@ -21,6 +21,8 @@ export interface UserProfile {
   roles: string[];
   status: "active" | "disabled" | "erased";
   mfaEnabled: boolean;
+  /** The owner proved control of the address (or an operator created the account). */
+  emailVerified: boolean;
   createdAt: string;
   updatedAt: string;
 }
@@ -112,7 +114,7 @@ export class Users {
     return profile;
   }
 
-  async decryptProfile(row: { id: string; email_enc: string | null; name_enc: string | null; roles: string[]; status: UserProfile["status"]; mfa_enabled: boolean; created_at: Date; updated_at: Date }): Promise<UserProfile> {
+  async decryptProfile(row: { id: string; email_enc: string | null; name_enc: string | null; roles: string[]; status: UserProfile["status"]; mfa_enabled: boolean; email_verified_at: Date | null; created_at: Date; updated_at: Date }): Promise<UserProfile> {
     const email = row.email_enc ? await this.keyring.decryptStringFor(row.id, row.email_enc, emailContext(row.id)) : "";
     const name = row.name_enc ? await this.keyring.decryptStringFor(row.id, row.name_enc, nameContext(row.id)) : null;
     return {
@@ -122,6 +124,7 @@ export class Users {
       roles: row.roles,
       status: row.status,
       mfaEnabled: row.mfa_enabled,
+      emailVerified: row.email_verified_at !== null,
       createdAt: row.created_at.toISOString(),
       updatedAt: row.updated_at.toISOString(),
     };

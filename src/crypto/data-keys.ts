@@ -16,7 +16,7 @@ import { DataKeyPool, type DekLimits } from "./dek-pool.js";
 import { DecryptionFailed } from "./errors.js";
 import { encodeKeySection, type Rp1Header } from "./format.js";
 import { KeyCache } from "./key-cache.js";
-import { extractPrk } from "./message.js";
+import { extractPrk } from "./key-schedule.js";
 import { MessageKeys } from "./message-keys.js";
 import { sameRef, type KekProvider, type KekRef } from "./kek/types.js";
 import type { SubjectKey, SubjectKeyStore } from "./subject-keys.js";

@@ -8,7 +8,7 @@
  *   key section       subject key: 16-byte subject key id
  *                     wrapped DEK: u8 len ‖ provider ‖ u16 len ‖ key id ‖ u32 KEK version ‖ u16 len ‖ wrapped DEK
  *   [u32 frame size]  framed messages only
- *   32  salt          random message salt, input to HKDF-Expand: a fresh key per message (message.ts)
+ *   32  salt          random message salt, input to HKDF-Expand: a fresh key per message (key-schedule.ts)
  *   12  nonce         GCM IV (framed: base IV, XORed with the frame index)
  *   32  commitment    HKDF output next to the message key, checked before decrypting
  *   body              single: ciphertext ‖ 16-byte tag; framed: see frames.ts

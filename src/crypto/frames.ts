@@ -21,7 +21,7 @@ import { ChunkQueue } from "./chunk-queue.js";
 import { constantTimeEqual, MalformedInput } from "./bytes.js";
 import { DecryptionFailed, KekUnavailableError } from "./errors.js";
 import { assembleHeader, encodeFixed, FLAG_FRAMED, NONCE_BYTES, parseHeader, SALT_BYTES, TAG_BYTES, type Rp1Header } from "./format.js";
-import { deriveMessageKey } from "./message.js";
+import { deriveMessageKey } from "./key-schedule.js";
 import type { RandomPool } from "./random.js";
 
 export const DEFAULT_FRAME_SIZE = 64 * 1024;

@@ -1,6 +1,6 @@
 /**
  * The message keys of one DEK held in memory, derived from its PRK
- * (message.ts) and reused within strict bounds, because deriving one costs an
+ * (key-schedule.ts) and reused within strict bounds, because deriving one costs an
  * HMAC-SHA-512 set-up: about as much as a whole AES-GCM operation on a small
  * field, so deriving per message each way held a field round trip to 0.4 of
  * raw AES-GCM.
@@ -22,7 +22,7 @@
 import { constantTimeEqual, zeroize } from "./bytes.js";
 import { DecryptionFailed } from "./errors.js";
 import { SALT_BYTES } from "./format.js";
-import { deriveMessageKey, type MessageKey } from "./message.js";
+import { deriveMessageKey, type MessageKey } from "./key-schedule.js";
 import type { RandomPool } from "./random.js";
 
 /** Messages sealed under one salt before a fresh one is drawn. */

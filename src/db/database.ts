@@ -1,14 +1,17 @@
 /**
  * Opens the database for a runtime: PostgreSQL through `pg` when DATABASE_URL
  * is set, otherwise PGlite in the data directory. Both are Kysely over the same
- * dialect, so every query and migration is written once.
+ * dialect, so every query and migration is written once. PGlite (26 MB of
+ * WebAssembly) is an optional peer package, imported only in embedded mode.
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
+import type * as PGliteModule from "@electric-sql/pglite";
+import type { PGlite } from "@electric-sql/pglite";
 import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import type { Config } from "../config/index.js";
+import { loadOptionalPackage } from "../config/optional-package.js";
 import { lockDataDir } from "./data-dir-lock.js";
 import { PGliteDialect } from "./pglite-dialect.js";
 import type { Tables } from "./tables.js";
@@ -45,6 +48,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
 }
 
 async function openPGlite(dataDir: string): Promise<Database> {
+  const { PGlite } = await loadOptionalPackage<typeof PGliteModule>("@electric-sql/pglite", "The embedded database (no DATABASE_URL)");
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const release = lockDataDir(join(dataDir, "pgdata.lock"));
   let pglite: PGlite;

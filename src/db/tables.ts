@@ -82,6 +82,8 @@ export interface UsersTable {
   erased_at: NullableTime;
   /** Quota plan (src/quotas); null = RAMPART_DEFAULT_PLAN. */
   plan: ColumnType<string | null, string | null | undefined, string | null>;
+  /** When the owner proved control of the address (src/auth/flows/email-verification.ts); null = not verified. */
+  email_verified_at: NullableTime;
 }
 
 /** A login session (the access token's `sid`); its refresh tokens form one rotation family. */
@@ -119,6 +121,8 @@ export interface ApiKeysTable {
   expires_at: NullableTime;
   revoked_at: NullableTime;
   last_used_at: NullableTime;
+  /** The key that created this one; null when a login session did. */
+  parent_id: Generated<string | null>;
 }
 
 export interface BackupCodesTable {
@@ -129,6 +133,16 @@ export interface BackupCodesTable {
 }
 
 export interface PasswordResetsTable {
+  id: string;
+  user_id: string;
+  token_hash: string;
+  created_at: Timestamp;
+  expires_at: Date;
+  used_at: NullableTime;
+}
+
+/** A single-use email-verification token, stored as its SHA-256 (src/auth/flows/email-verification.ts). */
+export interface EmailVerificationsTable {
   id: string;
   user_id: string;
   token_hash: string;
@@ -182,6 +196,12 @@ export interface FilesTable {
   created_at: Date;
 }
 
+/** A blob whose file row is gone and which is still to be removed from the store (src/files/deletions.ts). */
+export interface BlobDeletionsTable {
+  blob_id: string;
+  queued_at: Timestamp;
+}
+
 /** Persisted usage of one meter by one user in one period (src/quotas/usage-store.ts). */
 export interface UsageTable {
   user_id: string;
@@ -207,6 +227,16 @@ export interface WebhookEventsTable {
   payload_enc: string;
   received_at: Date;
   processed_at: Date | null;
+  /** The delivery id header as received (unsigned for GitHub): correlation only, never a key. */
+  delivery_id: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** Keys of webhook events whose captures never expire (no signed timestamp); outlives the event rows (src/webhooks/inbox.ts). */
+export interface WebhookDedupeTable {
+  provider: string;
+  dedupe_key: string;
+  event_row_id: string;
+  first_seen_at: Date;
 }
 
 /** One consent decision (history row) of a user for a purpose (src/gdpr). */
@@ -220,10 +250,20 @@ export interface ConsentsTable {
   at: Timestamp;
 }
 
+/** One-time provisioning steps already done (e.g. `admin`: the bootstrap admin was created). */
+export interface BootstrapTable {
+  step: string;
+  user_id: string | null;
+  done_at: Timestamp;
+}
+
 export interface Tables {
+  rampart_bootstrap: BootstrapTable;
   rampart_consents: ConsentsTable;
   rampart_webhook_events: WebhookEventsTable;
+  rampart_webhook_dedupe: WebhookDedupeTable;
   rampart_files: FilesTable;
+  rampart_blob_deletions: BlobDeletionsTable;
   rampart_usage: UsageTable;
   rampart_audit_log: AuditLogTable;
   rampart_audit_head: AuditHeadTable;
@@ -233,6 +273,7 @@ export interface Tables {
   rampart_api_keys: ApiKeysTable;
   rampart_backup_codes: BackupCodesTable;
   rampart_password_resets: PasswordResetsTable;
+  rampart_email_verifications: EmailVerificationsTable;
   rampart_outbox: OutboxTable;
   rampart_leases: LeasesTable;
   rampart_kek_versions: KekVersionsTable;

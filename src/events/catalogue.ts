@@ -1,7 +1,7 @@
 /**
  * The catalogue of security events. Each is logged with the trace id and the
- * actor; the catalogue says which are also written to the audit log (issue 6
- * adds the audit chain and metrics on top of this one list).
+ * actor and counted in the metrics; the catalogue says which are also
+ * appended to the tamper-evident audit log.
  */
 
 export interface EventSpec {
@@ -22,9 +22,13 @@ export const securityEvents = {
   "auth.password.changed": { level: "info", audit: true, description: "A user changed their password." },
   "auth.password.reset.requested": { level: "info", audit: false, description: "A password reset was requested for an existing account." },
   "auth.password.reset": { level: "info", audit: true, description: "A password was reset with an emailed token." },
+  "auth.register.existing": { level: "info", audit: true, description: "A registration named an email that already has an account; nothing changed, and the owner was sent a notice (`notified`: false within the notice cooldown or for a disabled account)." },
+  "auth.email.verification.sent": { level: "info", audit: false, description: "An email-verification link was queued for an unverified account." },
+  "auth.email.verified": { level: "info", audit: true, description: "A user verified their email address with an emailed token." },
   "mfa.enabled": { level: "info", audit: true, description: "TOTP MFA was enabled." },
   "mfa.disabled": { level: "warn", audit: true, description: "TOTP MFA was disabled." },
   "mfa.failed": { level: "warn", audit: false, description: "A wrong, replayed or over-limit MFA code." },
+  "mfa.locked": { level: "warn", audit: true, description: "A user's second factor was locked after repeated wrong codes (login challenges and re-authenticated actions together)." },
   "mfa.backup-codes.regenerated": { level: "info", audit: true, description: "Backup codes were replaced." },
   "mfa.backup-code.used": { level: "info", audit: true, description: "A backup code was spent." },
   "apikey.created": { level: "info", audit: true, description: "An API key was created." },

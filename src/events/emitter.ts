@@ -4,7 +4,7 @@
  * log) subscribe per runtime, never through module state.
  */
 import type { Transaction } from "kysely";
-import type { AuditLog } from "../audit/index.js";
+import type { AuditLog } from "../audit/audit-log.js";
 import { currentContext } from "../context/index.js";
 import type { Tables } from "../db/index.js";
 import type { Logger } from "../log/index.js";

@@ -1,7 +1,8 @@
 /**
  * The files service: uploads (upload.ts), listing with a keyset cursor,
  * streaming decryption for downloads, deletion (giving the quota back), and
- * the removal of everything a user stored (erasure). Every read is scoped by
+ * the removal of everything a user stored (erasure); blobs follow their rows
+ * through durable pending removals (deletions.ts). Every read is scoped by
  * owner: another user's file id is simply not found.
  */
 import { join } from "node:path";
@@ -11,6 +12,7 @@ import type { Quotas } from "../quotas/index.js";
 import type { Runtime } from "../runtime/index.js";
 import { BlobStore } from "./blob-store.js";
 import type { FilesDeps } from "./deps.js";
+import { detachFiles, removeQueuedBlobs, type BlobRemovalResult } from "./deletions.js";
 import { blobContext, nameContext, type FileInfo } from "./records.js";
 import { commitUpload, stageUpload, type StagedUpload } from "./upload.js";
 import { decodeCursor, encodeCursor } from "../db/cursor.js";
@@ -85,22 +87,39 @@ export class Files {
     return { file, body: Readable.from(body()) };
   }
 
-  /** Deletes a file of `userId` (row, blob) and gives its bytes back to the quota of the period it was counted in. */
+  /**
+   * Deletes a file of `userId` and gives its bytes back to the quota of the
+   * period they were counted in. The row goes and the blob is recorded for
+   * removal in one transaction; the blob is removed right after the commit
+   * (deletions.ts: a crash in between is finished at the next start).
+   */
   async remove(userId: string, id: string): Promise<void> {
-    const row = await this.d.db.deleteFrom("rampart_files").where("id", "=", id).where("user_id", "=", userId).returning(["size", "created_at"]).executeTakeFirst();
+    const [row] = await this.d.db.transaction().execute((trx) => detachFiles(trx, userId, new Date(this.d.clock.now()), id));
     if (!row) throw notFound();
-    await this.d.store.remove(id).catch((err: unknown) => this.d.log.error({ err, fileId: id }, "could not delete a blob (the sweep removes it)"));
+    await this.removeBlobs([id]);
     if (this.d.quotas) await this.d.quotas.release(userId, "files.bytes", Number(row.size), row.created_at.getTime());
   }
 
-  /** Deletes every file of a user (GDPR erasure); returns how many there were. */
+  /** Deletes every file of a user, rows and blobs, the same durable way; returns how many there were. */
   async removeAllOf(userId: string): Promise<number> {
-    const rows = await this.d.db.deleteFrom("rampart_files").where("user_id", "=", userId).returning("id").execute();
-    for (const r of rows) await this.d.store.remove(r.id).catch((err: unknown) => this.d.log.error({ err, fileId: r.id }, "could not delete a blob (the sweep removes it)"));
+    const rows = await this.d.db.transaction().execute((trx) => detachFiles(trx, userId, new Date(this.d.clock.now())));
+    await this.removeBlobs(rows.map((r) => r.id));
     return rows.length;
   }
 
-  /** Removes temp files and unreferenced blobs older than an hour (crash leftovers, erased users' blobs). */
+  /**
+   * Removes blobs recorded for removal: `ids` right after the commit that
+   * recorded them (erasure, deletion), or every pending one (at start). A
+   * blob that cannot be removed stays pending and is logged.
+   */
+  removeBlobs(ids?: readonly string[]): Promise<BlobRemovalResult> {
+    return removeQueuedBlobs(this.d, ids);
+  }
+
+  /**
+   * Removes temp files and unreferenced blobs older than an hour: uploads a
+   * crash cut short, and blobs written before pending removals were recorded.
+   */
   sweep(): Promise<number> {
     return this.d.store.sweep(this.d.clock.now() - SWEEP_AGE_MS, async (ids) => {
       const rows = await this.d.db.selectFrom("rampart_files").select("id").where("id", "in", ids).execute();
@@ -119,10 +138,18 @@ export class Files {
   }
 }
 
-/** The files service of a runtime (RAMPART_FILES_DIR, UPLOAD_MAX_BYTES, UPLOAD_ALLOWED_TYPES); creates the directories. */
-export async function createFiles(runtime: Runtime, quotas?: Quotas): Promise<Files> {
+/**
+ * The files service of a runtime (RAMPART_FILES_DIR, UPLOAD_MAX_BYTES,
+ * UPLOAD_ALLOWED_TYPES); creates the directories and, before anything is
+ * served, removes the blobs whose removal a crash or a failure left pending.
+ * `store` replaces the on-disk store (tests inject faults through it).
+ */
+export async function createFiles(runtime: Runtime, quotas?: Quotas, store?: BlobStore): Promise<Files> {
   const { config } = runtime;
-  const store = new BlobStore(config.filesDir ?? join(config.dataDir, "files"));
-  await store.init();
-  return new Files({ db: runtime.db.kysely, keyring: runtime.crypto, store, clock: runtime.clock, log: runtime.log, quotas, maxBytes: config.uploadMaxBytes, allowedTypes: config.uploadAllowedTypes });
+  const blobs = store ?? new BlobStore(config.filesDir ?? join(config.dataDir, "files"));
+  await blobs.init();
+  const files = new Files({ db: runtime.db.kysely, keyring: runtime.crypto, store: blobs, clock: runtime.clock, log: runtime.log, quotas, maxBytes: config.uploadMaxBytes, allowedTypes: config.uploadAllowedTypes });
+  const pending = await files.removeBlobs();
+  if (pending.removed + pending.failed > 0) runtime.log.info(pending, "finished pending blob removals");
+  return files;
 }

@@ -5,10 +5,12 @@
  *           held in memory), checks type, extension, size and polyglot markers
  *           as bytes pass, and encrypts frame by frame under the owner's key
  *           into a temp file. Any refusal stops reading at once.
- *   commit  reserves the bytes against the `files.bytes` quota, then inserts
- *           the metadata row and renames the temp file into place in one
+ *   commit  reserves the bytes against the `files.bytes` quota, records the
+ *           blob as pending removal, then inserts the metadata row, clears
+ *           that record and renames the temp file into place in one
  *           transaction. On any failure the temp file (or blob) is removed,
- *           no row remains and the reservation is given back.
+ *           no row remains and the reservation is given back; after a crash
+ *           the pending record removes the blob at the next start.
  */
 import { isRampartError, RampartError } from "../errors/index.js";
 import type { MeterState } from "../quotas/index.js";
@@ -18,6 +20,7 @@ import { sanitizeFilename } from "./filename.js";
 import { PolyglotScanner, type PolyglotFinding } from "./polyglot.js";
 import { SNIFF_BYTES, sniffMime } from "./sniff.js";
 import { blobContext, nameContext, type FileInfo } from "./records.js";
+import { queueBlobRemovals, removeQueuedBlobs } from "./deletions.js";
 
 /** A fully written, not yet accepted upload. */
 export interface StagedUpload {
@@ -128,13 +131,24 @@ export async function commitUpload(d: FilesDeps, staged: StagedUpload): Promise<
   }
   try {
     const nameEnc = await d.keyring.encryptFor(userId, staged.name, nameContext(id));
+    // Recorded for removal until its row commits: a blob renamed into place by a
+    // transaction that then never commits (a crash) is an orphan the next start removes.
+    await queueBlobRemovals(d.db, [id], new Date(at));
     await d.db.transaction().execute(async (trx) => {
+      // Erasure holds the owner's row locked while it deletes their files, so a
+      // racing upload either commits first (and is erased with the rest) or sees the tombstone.
+      const owner = await trx.selectFrom("rampart_users").select("status").where("id", "=", userId).forShare().executeTakeFirst();
+      if (!owner || owner.status === "erased") throw new RampartError("UNAUTHENTICATED");
+      // Clearing the record takes its row lock: from here a removal pass skips this blob.
+      await trx.deleteFrom("rampart_blob_deletions").where("blob_id", "=", id).execute();
       await trx.insertInto("rampart_files").values({ id, user_id: userId, name_enc: nameEnc, content_type: staged.contentType, size, created_at: new Date(at) }).execute();
       // Inside the transaction: a failed rename rolls the row back; a failed commit is undone below.
       await d.store.commit(tempPath, id);
     });
   } catch (err) {
-    await Promise.all([d.store.remove(id), d.store.discard(tempPath)]).catch((e: unknown) => d.log.error({ err: e, fileId: id }, "could not clean up a failed upload (the sweep removes it)"));
+    await d.store.discard(tempPath).catch((e: unknown) => d.log.error({ err: e }, "could not remove a failed upload's temp file (the sweep removes it)"));
+    // Removes the blob if it was renamed and clears its record; what fails here stays pending for the next start.
+    await removeQueuedBlobs(d, [id]).catch((e: unknown) => d.log.error({ err: e, fileId: id }, "could not clean up a failed upload (its removal stays pending)"));
     if (d.quotas) await d.quotas.release(userId, "files.bytes", size, at).catch((e: unknown) => d.log.error({ err: e }, "could not give back a failed upload's quota"));
     throw err;
   }

@@ -7,6 +7,7 @@
  */
 import type { Files } from "../files/index.js";
 import type { Identity } from "../auth/identity.js";
+import type { Permission } from "../auth/permissions.js";
 import { RampartError } from "../errors/index.js";
 import type { Runtime } from "../runtime/index.js";
 import { consentHistory, listConsents } from "./consents.js";
@@ -18,11 +19,37 @@ export const EXPORT_TABLES: Readonly<Record<string, string>> = {
   rampart_api_keys: "apiKeys",
   rampart_backup_codes: "mfa",
   rampart_password_resets: "passwordResets",
+  rampart_email_verifications: "emailVerifications",
   rampart_outbox: "mail",
   rampart_consents: "consents",
   rampart_files: "files",
   rampart_usage: "usage",
 };
+
+/**
+ * The permission that reads each export section directly. The export route
+ * requires all of them, so an export never shows a credential what it could
+ * not read on its own; sections with no route of their own (pending mail,
+ * reset links, the audit trail) need `me:export`, which an API key only holds
+ * when its scopes name it.
+ */
+export const EXPORT_SECTIONS = {
+  profile: "me:read",
+  sessions: "sessions:read",
+  refreshTokens: "sessions:read",
+  apiKeys: "api-keys:read",
+  mfa: "me:read",
+  passwordResets: "me:export",
+  emailVerifications: "me:export",
+  mail: "me:export",
+  consents: "me:read",
+  files: "files:read",
+  usage: "me:read",
+  audit: "me:export",
+} as const satisfies Record<string, Permission>;
+
+/** Everything a self-export requires (the union of EXPORT_SECTIONS). */
+export const EXPORT_PERMISSIONS: readonly Permission[] = [...new Set<Permission>(Object.values(EXPORT_SECTIONS))].sort();
 
 export interface GdprDeps {
   runtime: Runtime;
@@ -30,7 +57,7 @@ export interface GdprDeps {
   files?: Files | undefined;
 }
 
-export async function exportUser(deps: GdprDeps, userId: string): Promise<Record<string, unknown>> {
+export async function exportUser(deps: GdprDeps, userId: string): Promise<{ format: string; exportedAt: string } & Record<keyof typeof EXPORT_SECTIONS, unknown>> {
   const { runtime, identity } = deps;
   const db = runtime.db.kysely;
   const user = await db.selectFrom("rampart_users").selectAll().where("id", "=", userId).executeTakeFirst();
@@ -55,6 +82,7 @@ export async function exportUser(deps: GdprDeps, userId: string): Promise<Record
   const apiKeys = await db.selectFrom("rampart_api_keys").selectAll().where("user_id", "=", userId).orderBy("created_at").execute();
   const backupCodes = await db.selectFrom("rampart_backup_codes").select(["created_at", "used_at"]).where("user_id", "=", userId).execute();
   const resets = await db.selectFrom("rampart_password_resets").select(["created_at", "expires_at", "used_at"]).where("user_id", "=", userId).orderBy("created_at").execute();
+  const verifications = await db.selectFrom("rampart_email_verifications").select(["created_at", "expires_at", "used_at"]).where("user_id", "=", userId).orderBy("created_at").execute();
   const mail = await db.selectFrom("rampart_outbox").select(["id", "kind", "message_enc", "created_at", "sent_at", "attempts"]).where("user_id", "=", userId).orderBy("created_at").execute();
   const usage = await db.selectFrom("rampart_usage").selectAll().where("user_id", "=", userId).orderBy("period_start").execute();
   const files = deps.files ? await listAllFiles(deps.files, userId) : [];
@@ -71,9 +99,10 @@ export async function exportUser(deps: GdprDeps, userId: string): Promise<Record
     profile: { ...profile, plan: (user as { plan?: string | null }).plan ?? null, passwordChangedAt: iso(user.password_changed_at) },
     sessions: sessionView,
     refreshTokens: refreshTokens.map((r) => ({ id: r.id, sessionId: r.session_id, createdAt: iso(r.created_at), expiresAt: iso(r.expires_at), usedAt: iso(r.used_at) })),
-    apiKeys: apiKeys.map((k) => ({ id: k.id, name: k.name, prefix: k.prefix, scopes: k.scopes, createdAt: iso(k.created_at), expiresAt: iso(k.expires_at), revokedAt: iso(k.revoked_at), lastUsedAt: iso(k.last_used_at) })),
+    apiKeys: apiKeys.map((k) => ({ id: k.id, name: k.name, prefix: k.prefix, scopes: k.scopes, createdAt: iso(k.created_at), expiresAt: iso(k.expires_at), revokedAt: iso(k.revoked_at), lastUsedAt: iso(k.last_used_at), parentId: k.parent_id })),
     mfa: { enabled: user.mfa_enabled, backupCodes: { total: backupCodes.length, remaining: backupCodes.filter((c) => c.used_at === null).length } },
     passwordResets: resets.map((r) => ({ createdAt: iso(r.created_at), expiresAt: iso(r.expires_at), usedAt: iso(r.used_at) })),
+    emailVerifications: verifications.map((r) => ({ createdAt: iso(r.created_at), expiresAt: iso(r.expires_at), usedAt: iso(r.used_at) })),
     mail: await Promise.all(
       mail.map(async (m) => ({
         kind: m.kind,

@@ -8,7 +8,7 @@ import { RampartError } from "../errors/index.js";
 import { Envelope, ok } from "../server/envelope.js";
 import { listConsents, setConsent } from "./consents.js";
 import { erase, eraseSelf } from "./erase.js";
-import { exportUser, type GdprDeps } from "./export.js";
+import { EXPORT_PERMISSIONS, exportUser, type GdprDeps } from "./export.js";
 
 const security = [{ bearer: [] }];
 const Receipt = Type.Object({ id: Type.String(), userId: Type.String(), erasedAt: Type.String(), removed: Type.Record(Type.String(), Type.Integer()), keyShredded: Type.Boolean() });
@@ -39,7 +39,11 @@ async function sendExport(deps: GdprDeps, request: FastifyRequest, reply: Fastif
 export const gdprRoutes: FastifyPluginAsync<GdprDeps> = async (app, deps) => {
   app.get(
     "/me/export",
-    { preHandler: guard("me:read"), schema: { tags: ["gdpr"], security, summary: "Everything Rampart holds about the caller (JSON, or a zip with the files)", querystring: ExportQuery, response: { 200: Envelope(ExportDoc) } } },
+    {
+      // The export holds sessions, keys, files, mail and audit entries: it needs the permission of each.
+      preHandler: guard(...EXPORT_PERMISSIONS),
+      schema: { tags: ["gdpr"], security, summary: "Everything Rampart holds about the caller (JSON, or a zip with the files)", description: `Requires ${EXPORT_PERMISSIONS.join(", ")}.`, querystring: ExportQuery, response: { 200: Envelope(ExportDoc) } },
+    },
     async (request, reply) => {
       const p = principalOf(request);
       return sendExport(deps, request, reply, p.userId, { type: "user", id: p.userId });
@@ -79,18 +83,30 @@ export const gdprRoutes: FastifyPluginAsync<GdprDeps> = async (app, deps) => {
   );
   app.get(
     "/admin/users/:id/export",
-    { preHandler: guard("users:read"), schema: { tags: ["gdpr", "admin"], security, summary: "Export everything held about a user", params: IdParams, querystring: ExportQuery, response: { 200: Envelope(ExportDoc) } } },
+    { preHandler: guard("users:read", "users:export"), schema: { tags: ["gdpr", "admin"], security, summary: "Export everything held about a user (files included)", params: IdParams, querystring: ExportQuery, response: { 200: Envelope(ExportDoc) } } },
     async (request, reply) => sendExport(deps, request, reply, (request.params as { id: string }).id, { type: "admin", id: principalOf(request).userId }),
   );
   app.delete(
     "/admin/users/:id",
     {
       preHandler: guard("users:write"),
-      schema: { tags: ["gdpr", "admin"], security, summary: "Erase a user (reason recorded in the audit log)", params: IdParams, body: Type.Object({ reason: Type.String({ minLength: 3, maxLength: 500 }) }, { additionalProperties: false }), response: { 200: Envelope(Type.Object({ receipt: Receipt })) } },
+      schema: {
+        tags: ["gdpr", "admin"],
+        security,
+        summary: "Erase a user (reason recorded in the audit log)",
+        description: "Never the last active admin (409). On the caller's own account it re-authenticates: `password`, and `code` when MFA is on.",
+        params: IdParams,
+        body: Type.Object({ reason: Type.String({ minLength: 3, maxLength: 500 }), password: Type.Optional(Password), code: Type.Optional(Code) }, { additionalProperties: false }),
+        response: { 200: Envelope(Type.Object({ receipt: Receipt })) },
+      },
     },
     async (request) => {
       const id = (request.params as { id: string }).id;
-      return ok(request, { receipt: await erase(deps, id, { type: "admin", id: principalOf(request).userId }, (request.body as { reason: string }).reason) });
+      const body = request.body as { reason: string; password?: string; code?: string };
+      const actor = { type: "admin" as const, id: principalOf(request).userId };
+      // On oneself an admin route is a sensitive self-service action: it re-authenticates like DELETE /me.
+      const receipt = id === actor.id ? await eraseSelf(deps, id, body, actor, body.reason) : await erase(deps, id, actor, body.reason);
+      return ok(request, { receipt });
     },
   );
 };

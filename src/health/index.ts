@@ -1,3 +1,2 @@
-/** Public API of health checks. */
-export { healthPlugin, type HealthPluginOptions } from "./plugin.js";
+/** Public API of health checks (framework-free; the Fastify plugin is `rampart/health/plugin`). */
 export { runChecks, type HealthCheck, type HealthReport, type HealthStatus, type CheckResult, type CheckReport, type RunChecksOptions } from "./checks.js";

@@ -70,6 +70,38 @@ export function securityHeaderSettings(config: Pick<Config, "nodeEnv" | "hstsMax
   return Object.freeze({ cspDirectives: API_CSP_DIRECTIVES, routeCsp: Object.freeze(routeCsp), hstsMaxAgeSeconds: hsts });
 }
 
+/**
+ * The security headers of an API response as `[name, value]` pairs: the same
+ * set, with the same values, that helmet writes from these settings (plus
+ * `Cache-Control: no-store`, which every JSON answer gets). Responses written
+ * below Fastify's hooks (a malformed URL, a request Node's parser refused) use
+ * it, so they carry exactly what a routed response does; compute it once.
+ */
+export function securityHeaderBlock(settings: SecurityHeaderSettings): readonly (readonly [string, string])[] {
+  // helmet joins directives with ";" and no space; keep its exact value.
+  const csp = Object.entries(settings.cspDirectives)
+    .map(([name, values]) => (values.length === 0 ? name : `${name} ${values.join(" ")}`))
+    .join(";");
+  const block: [string, string][] = [
+    ["content-security-policy", csp],
+    ["cross-origin-opener-policy", "same-origin"],
+    ["cross-origin-resource-policy", "same-origin"],
+    ["origin-agent-cluster", "?1"],
+    ["referrer-policy", "no-referrer"],
+  ];
+  if (settings.hstsMaxAgeSeconds !== undefined) block.push(["strict-transport-security", `max-age=${settings.hstsMaxAgeSeconds}; includeSubDomains`]);
+  block.push(
+    ["x-content-type-options", "nosniff"],
+    ["x-dns-prefetch-control", "off"],
+    ["x-download-options", "noopen"],
+    ["x-frame-options", "DENY"],
+    ["x-permitted-cross-domain-policies", "none"],
+    ["x-xss-protection", "0"],
+    ["cache-control", "no-store"],
+  );
+  return Object.freeze(block.map((pair) => Object.freeze(pair)));
+}
+
 /** Whether a Content-Type is JSON (`application/json`, `application/problem+json`, `application/health+json`, ...). */
 export function isJsonContentType(contentType: unknown): boolean {
   return typeof contentType === "string" && /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i.test(contentType);

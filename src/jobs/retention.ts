@@ -27,6 +27,7 @@ export async function purgeExpired(runtime: Runtime): Promise<Record<string, num
       .executeTakeFirstOrThrow(),
   );
   const passwordResets = n(await k.deleteFrom("rampart_password_resets").where((eb) => eb.or([eb("expires_at", "<", new Date(now)), eb("used_at", "is not", null)])).executeTakeFirstOrThrow());
+  const emailVerifications = n(await k.deleteFrom("rampart_email_verifications").where((eb) => eb.or([eb("expires_at", "<", new Date(now)), eb("used_at", "is not", null)])).executeTakeFirstOrThrow());
   const mail = n(await k.deleteFrom("rampart_outbox").where("sent_at", "<", new Date(now - config.retentionOutboxDays * DAY)).executeTakeFirstOrThrow());
   const webhookEvents = n(
     await k
@@ -40,7 +41,7 @@ export async function purgeExpired(runtime: Runtime): Promise<Record<string, num
   const leftover = await sql<{ subject: string }>`select k.subject from rampart_subject_keys k join rampart_users u on u.id = k.subject where u.status = 'erased'`.execute(k);
   let keysShredded = 0;
   for (const r of leftover.rows) if (await crypto.shred(r.subject)) keysShredded++;
-  return { refreshTokens, sessions, passwordResets, mail, webhookEvents, keysShredded };
+  return { refreshTokens, sessions, passwordResets, emailVerifications, mail, webhookEvents, keysShredded };
 }
 
 /** The jobs `rampart serve` runs. */

@@ -1,8 +1,9 @@
 /**
  * Public API of metrics (`rampart/metrics`): a prom-client registry per
  * runtime with HTTP, security-event, secrets, KMS, argon2, database-pool,
- * upstream and process metrics; the Fastify plugin that serves `/metrics`;
- * the loopback listener of METRICS_PORT. docs/metrics.md lists every metric.
+ * upstream and process metrics; the loopback listener of METRICS_PORT.
+ * docs/metrics.md lists every metric. Framework-free: the Fastify plugin
+ * that serves `/metrics` is `rampart/metrics/plugin`.
  */
 export { createMetrics, type Metrics, type MetricsOptions } from "./metrics.js";
 export { HttpMetrics, NOT_FOUND_ROUTE, HTTP_DURATION_BUCKETS, type HttpObservation, type HttpRejection } from "./http.js";
@@ -11,4 +12,3 @@ export type { MetricSources } from "./sources.js";
 export { SnapshotMetric, registerSnapshot, latencySamples, durationSamples, type Sample, type SnapshotType, type Labels } from "./snapshot-metric.js";
 export { METRICS_TOKEN_SECRET, metricsTokenMatches, bearerToken } from "./token.js";
 export { startMetricsListener, METRICS_HOST, type MetricsListener, type MetricsListenerOptions } from "./listener.js";
-export { metricsPlugin, METRICS_PATH, type MetricsPluginOptions } from "./plugin.js";

@@ -1,7 +1,7 @@
 /**
  * Public API of rate limiting: policies, the store contract with its memory,
- * Redis and failover implementations, the limiter, the runtime wiring and
- * the Fastify plugin.
+ * Redis and failover implementations, the limiter and the runtime wiring.
+ * Framework-free: the Fastify plugin is `rampart/ratelimit/plugin`.
  */
 export { definePolicy, policiesFromConfig, intervalUs, assertCost, DEFAULT_POLICY, type RateLimitPolicy, type PolicyInput } from "./policy.js";
 export type { RateLimitDecision, RateLimitStore } from "./types.js";
@@ -13,4 +13,3 @@ export { RateLimiter, type RateLimiterOptions, type RateLimitResult, type Policy
 export { rateLimitHeaders } from "./headers.js";
 export { clientIpKey, requestKey } from "./client-key.js";
 export { createRateLimiting, type RateLimiting, type RateLimitingDeps, type RateLimitStats } from "./setup.js";
-export { rateLimitPlugin, type RateLimitPluginOptions, type RateLimitRouteConfig } from "./plugin.js";

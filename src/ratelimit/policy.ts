@@ -73,7 +73,7 @@ export const DEFAULT_POLICY = "default";
 type RateLimitConfig = Pick<Config, "rateLimitRequestsPerMinute" | "rateLimitLoginPerMinute" | "rateLimitRegisterPerMinute" | "rateLimitPasswordForgotPerMinute">;
 
 /**
- * The built-in policies from the configuration (issue 5): `default` per
+ * The built-in policies from the configuration: `default` per
  * principal, `login`, `register` and `forgot` (password forgot / reset) per client IP, each
  * per minute with a burst equal to the limit.
  */

@@ -6,7 +6,7 @@
  */
 import type { DestinationStream } from "pino";
 import type { Config } from "../config/index.js";
-import { AuditLog } from "../audit/index.js";
+import { AuditLog } from "../audit/audit-log.js";
 import { createKeyring, type Keyring } from "../crypto/index.js";
 import { CIPHERTEXT_COLUMNS, openDatabase, pendingMigrations, migrateToLatest, type Database } from "../db/index.js";
 import { SecurityEvents } from "../events/index.js";

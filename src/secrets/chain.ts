@@ -12,7 +12,7 @@ import type { Logger, SecretRedactor } from "../log/index.js";
 import { createUpstream, type Upstream, type UpstreamRegistry } from "../resilience/index.js";
 import type { Clock } from "../runtime/clock.js";
 import type { SecretProvider } from "./provider.js";
-import { AwsSecretsProvider, type AwsClientHandle } from "./providers/aws.js";
+import { AwsSecretsProvider, loadSecretsManagerSdk, type AwsClientHandle } from "./providers/aws.js";
 import { DotenvProvider } from "./providers/dotenv.js";
 import { EnvProvider } from "./providers/env.js";
 import { FilesProvider } from "./providers/files.js";
@@ -63,7 +63,7 @@ export function buildProviderChain(deps: ChainDeps): ProviderChain {
   // The SDK is imported on the first call of an aws: provider, not at start-up. Its own
   // retries are off: the secrets.aws upstream retries, under one deadline per attempt.
   const connectAws = (): Promise<AwsClientHandle> =>
-    (aws ??= import("@aws-sdk/client-secrets-manager").then((sdk) => ({
+    (aws ??= loadSecretsManagerSdk().then((sdk) => ({
       sdk,
       client: new sdk.SecretsManagerClient({ maxAttempts: 1, ...(config.awsRegion !== undefined ? { region: config.awsRegion } : {}) }),
     })));

@@ -1,13 +1,16 @@
 /**
  * The OpenAPI 3.1 document, generated from the route schemas (`/openapi.json`),
- * and a reference UI at `/docs`.
+ * and a reference UI at `/docs`. The UI is the optional peer package
+ * `@fastify/swagger-ui`, imported only when the UI is on.
  */
 import swagger from "@fastify/swagger";
-import swaggerUi from "@fastify/swagger-ui";
+import type * as SwaggerUi from "@fastify/swagger-ui";
 import type { FastifyInstance } from "fastify";
+import { loadOptionalPackage } from "../config/optional-package.js";
 import { ErrorEnvelopeSchema } from "./envelope.js";
 
-export async function registerOpenApi(app: FastifyInstance, options: { version: string; publicUrl: string }): Promise<void> {
+/** Registers `/openapi.json` and, unless `ui` is false, the reference UI at `/docs` (which needs `@fastify/swagger-ui`). */
+export async function registerOpenApi(app: FastifyInstance, options: { version: string; publicUrl: string; ui?: boolean }): Promise<void> {
   app.addSchema(ErrorEnvelopeSchema);
   await app.register(swagger, {
     openapi: {
@@ -22,6 +25,9 @@ export async function registerOpenApi(app: FastifyInstance, options: { version: 
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === "string" ? json.$id : `def-${i}`) },
   });
-  await app.register(swaggerUi, { routePrefix: "/docs", staticCSP: true, uiConfig: { deepLinking: false } });
+  if (options.ui !== false) {
+    const swaggerUi = await loadOptionalPackage<typeof SwaggerUi>("@fastify/swagger-ui", "The OpenAPI reference UI at /docs");
+    await app.register(swaggerUi.default, { routePrefix: "/docs", staticCSP: true, uiConfig: { deepLinking: false } });
+  }
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 }

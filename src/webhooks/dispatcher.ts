@@ -32,8 +32,15 @@ export interface WebhookEvent {
   id: string;
   endpoint: string;
   provider: string;
-  /** The provider's event id: the natural idempotency key for a handler's own effects. */
+  /**
+   * The event's key, from signed content only (Standard Webhooks' `webhook-id`,
+   * Stripe's body `id`, `sha256:<hex>` of a GitHub body): the natural
+   * idempotency key for a handler's own effects.
+   */
   eventId: string;
+  /** The delivery id header as received (`X-GitHub-Delivery`, `webhook-id`): unsigned for GitHub, for logs only. */
+  deliveryId: string | null;
+  /** Stripe's and Standard Webhooks' signed body `type`; GitHub's unsigned `X-GitHub-Event` of the first delivery. */
   type: string | null;
   /** The raw payload exactly as received and verified. */
   payload: Buffer;
@@ -158,13 +165,13 @@ export class WebhookDispatcher {
           .forUpdate()
           .skipLocked(),
       )
-      .returning(["id", "endpoint", "provider", "event_id", "event_type", "attempts", "payload_enc"])
+      .returning(["id", "endpoint", "provider", "event_id", "delivery_id", "event_type", "attempts", "payload_enc"])
       .execute();
     for (const row of rows) await this.attempt(row);
     return rows.length;
   }
 
-  private async attempt(row: { id: string; endpoint: string; provider: string; event_id: string; event_type: string | null; attempts: number; payload_enc: string }): Promise<void> {
+  private async attempt(row: { id: string; endpoint: string; provider: string; event_id: string; delivery_id: string | null; event_type: string | null; attempts: number; payload_enc: string }): Promise<void> {
     const handlers = [...(this.handlers.get(row.endpoint) ?? []), ...(this.handlers.get("*") ?? [])];
     let error: unknown = null;
     try {
@@ -172,7 +179,7 @@ export class WebhookDispatcher {
       const upstream = this.upstream(row.endpoint);
       for (const handler of handlers) {
         await upstream.execute(
-          async (signal) => handler({ id: row.id, endpoint: row.endpoint, provider: row.provider, eventId: row.event_id, type: row.event_type, payload, attempt: row.attempts, signal }),
+          async (signal) => handler({ id: row.id, endpoint: row.endpoint, provider: row.provider, eventId: row.event_id, deliveryId: row.delivery_id, type: row.event_type, payload, attempt: row.attempts, signal }),
           { idempotent: false },
         );
       }

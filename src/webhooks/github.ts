@@ -4,9 +4,12 @@
  * body keyed with the webhook secret (UTF-8). The legacy SHA-1
  * `X-Hub-Signature` is not accepted.
  *
- * GitHub signs no timestamp, so a captured delivery verifies forever: replays
- * must be stopped by deduplicating on the delivery id (`X-GitHub-Delivery`,
- * returned as `id`), which the inbox does.
+ * GitHub signs the body and nothing else: no timestamp, so a captured
+ * delivery verifies forever, and neither `X-GitHub-Delivery` nor
+ * `X-GitHub-Event`, so a replay may carry any delivery id and event name.
+ * The verifier therefore returns no signed `id`; the delivery header comes
+ * back as `deliveryId`, for correlation only, and the inbox deduplicates on a
+ * digest of the body, remembered beyond the event's retention.
  */
 import { createHmac } from "node:crypto";
 import { activeSecrets, bytesEqual, headerValue, WebhookVerificationError, type VerifiedWebhook, type VerifyOptions, type WebhookRequest } from "./verification.js";
@@ -24,8 +27,8 @@ export function verifyGithub(request: WebhookRequest, options: VerifyOptions): V
     const expected = createHmac("sha256", secret).update(request.rawBody).digest();
     if (bytesEqual(signature, expected)) {
       const delivery = request.headers["x-github-delivery"];
-      const id = typeof delivery === "string" && DELIVERY.test(delivery) ? delivery : null;
-      return { provider: "github", id, timestamp: null, secretIndex: index };
+      const deliveryId = typeof delivery === "string" && DELIVERY.test(delivery) ? delivery : null;
+      return { provider: "github", id: null, deliveryId, timestamp: null, secretIndex: index };
     }
   }
   throw new WebhookVerificationError("signature_mismatch", `the signature matches none of ${secrets.length} secret(s)`);

@@ -1,13 +1,24 @@
 /**
- * The inbox of inbound webhook events: one row per (provider, event id).
+ * The inbox of inbound webhook events: one row per (provider, event key).
+ *
+ * The key is only ever what the provider's signature covers (see
+ * `identify`): Standard Webhooks' signed `webhook-id`, the `id` inside
+ * Stripe's signed body, and for GitHub, which signs the body alone, the
+ * SHA-256 of that body. An unsigned header (`X-GitHub-Delivery`,
+ * `X-GitHub-Event`) never takes part, so a captured delivery replayed with
+ * new values in them is still the same event.
  *
  * `store` is one `insert ... on conflict do nothing`: of any number of
  * concurrent deliveries of one event (a provider's retry racing the first
  * delivery, an attacker replaying a captured one), exactly one inserts the
  * row and the others see `duplicate: true`, on one instance or many, because
- * the unique constraint is the arbiter. The raw payload is encrypted
- * (`rp1:`, context `{ table, column, id }`) before the statement, so a
- * database dump holds no personal data a provider sent.
+ * the unique constraint is the arbiter. A provider that signs no timestamp
+ * (GitHub) makes captures that verify forever, while event rows are purged
+ * after their retention: its keys are also recorded in
+ * `rampart_webhook_dedupe`, which is never purged, in the same transaction.
+ * The raw payload is encrypted (`rp1:`, context `{ table, column, id }`)
+ * before the statement, so a database dump holds no personal data a
+ * provider sent.
  */
 import { createHash, randomUUID } from "node:crypto";
 import type { Kysely, Selectable } from "kysely";
@@ -25,7 +36,10 @@ export interface WebhookEventView {
   id: string;
   endpoint: string;
   provider: string;
+  /** The event's key, from signed content only (see `identify`). */
   eventId: string;
+  /** The delivery id header as received; unsigned for GitHub. */
+  deliveryId: string | null;
   type: string | null;
   state: WebhookEventState;
   attempts: number;
@@ -39,11 +53,12 @@ export interface WebhookEventView {
 export interface InboxDelivery extends VerifiedWebhook {
   endpoint: string;
   rawBody: Buffer;
-  /** GitHub's event name (`X-GitHub-Event`); the other providers carry the type in the body. */
+  /** GitHub's event name (`X-GitHub-Event`, unsigned); the other providers carry the type in the signed body. */
   typeHeader?: string;
 }
 
 const TABLE = "rampart_webhook_events";
+const DEDUPE = "rampart_webhook_dedupe";
 const TOKEN = /^[\x21-\x7e]{1,255}$/;
 
 /** The encryption context of a payload: bound to its row, so a ciphertext moved to another row fails to decrypt. */
@@ -51,13 +66,32 @@ export function payloadContext(id: string): { table: string; column: string; id:
   return { table: TABLE, column: "payload_enc", id };
 }
 
+/** The key of a delivery identified by its signed bytes alone. */
+function digestKey(rawBody: Buffer): string {
+  return `sha256:${createHash("sha256").update(rawBody).digest("hex")}`;
+}
+
 /**
- * The event id and type of a delivery. Standard Webhooks and GitHub carry the
- * id in a signed or delivery header; Stripe's is the `id` of the (signed)
- * JSON body. A body without a usable id is keyed by its SHA-256, so an exact
- * resend is still recognised.
+ * The event key and type of a delivery, from signed content only:
+ *
+ * - Standard Webhooks: `webhook-id`, covered by the signature (`id`).
+ * - Stripe: the `id` of the signed JSON body; a body without a usable one is
+ *   keyed by its SHA-256, so an exact resend is still recognised.
+ * - GitHub: the SHA-256 of the body, the only signed content. A top-level
+ *   `id` in a GitHub payload is not an event id (it is absent from most and
+ *   names the hook or an object in others), and `X-GitHub-Delivery` is
+ *   unsigned, so neither keys anything.
+ *
+ * The type is the signed body's `type` (Stripe, Standard Webhooks). GitHub
+ * payloads do not carry their event name: the type is `X-GitHub-Event` as the
+ * first delivery of the event carried it, unsigned, and never part of the key,
+ * so a replay under another event name is a duplicate and changes nothing.
  */
 export function identify(delivery: InboxDelivery): { eventId: string; type: string | null } {
+  if (delivery.provider === "github") {
+    const type = delivery.typeHeader !== undefined && TOKEN.test(delivery.typeHeader) ? delivery.typeHeader : null;
+    return { eventId: digestKey(delivery.rawBody), type };
+  }
   let body: unknown;
   try {
     body = JSON.parse(delivery.rawBody.toString("utf8"));
@@ -68,17 +102,20 @@ export function identify(delivery: InboxDelivery): { eventId: string; type: stri
     const v = typeof body === "object" && body !== null ? (body as Record<string, unknown>)[name] : undefined;
     return typeof v === "string" && TOKEN.test(v) ? v : null;
   };
-  const eventId = delivery.id ?? field("id") ?? `sha256:${createHash("sha256").update(delivery.rawBody).digest("hex")}`;
-  const type = delivery.provider === "github" ? (delivery.typeHeader && TOKEN.test(delivery.typeHeader) ? delivery.typeHeader : null) : field("type");
-  return { eventId, type };
+  const signedBodyId = delivery.provider === "stripe" ? field("id") : null;
+  return { eventId: delivery.id ?? signedBodyId ?? digestKey(delivery.rawBody), type: field("type") };
 }
 
-function view(row: Pick<Selectable<WebhookEventsTable>, "id" | "endpoint" | "provider" | "event_id" | "event_type" | "state" | "attempts" | "last_error" | "received_at" | "next_attempt_at" | "processed_at">): WebhookEventView {
+/** The columns an event view is made of (never the payload). */
+const VIEW_COLUMNS = ["id", "endpoint", "provider", "event_id", "delivery_id", "event_type", "state", "attempts", "last_error", "received_at", "next_attempt_at", "processed_at"] as const;
+
+function view(row: Pick<Selectable<WebhookEventsTable>, (typeof VIEW_COLUMNS)[number]>): WebhookEventView {
   return {
     id: row.id,
     endpoint: row.endpoint,
     provider: row.provider,
     eventId: row.event_id,
+    deliveryId: row.delivery_id,
     type: row.event_type,
     state: row.state,
     attempts: row.attempts,
@@ -104,22 +141,42 @@ export class WebhookInbox {
     private readonly now: () => number,
   ) {}
 
-  /** Stores a verified delivery once; `duplicate` when its (provider, event id) was stored before. */
+  /** Stores a verified delivery once; `duplicate` when its (provider, event key) was stored before. */
   async store(delivery: InboxDelivery): Promise<{ id: string; eventId: string; type: string | null; duplicate: boolean }> {
     const { eventId, type } = identify(delivery);
     const id = randomUUID();
     // Encrypted before the statement: no keyring call while a connection is held.
     const payload = await this.crypto.encrypt(delivery.rawBody, payloadContext(id));
     const at = new Date(this.now());
-    const inserted = await this.db
-      .insertInto(TABLE)
-      .values({ id, endpoint: delivery.endpoint, provider: delivery.provider, event_id: eventId, event_type: type, state: "received", attempts: 0, next_attempt_at: at, payload_enc: payload, received_at: at })
-      .onConflict((oc) => oc.columns(["provider", "event_id"]).doNothing())
-      .returning("id")
-      .executeTakeFirst();
-    if (inserted) return { id, eventId, type, duplicate: false };
-    const existing = await this.db.selectFrom(TABLE).select("id").where("provider", "=", delivery.provider).where("event_id", "=", eventId).executeTakeFirstOrThrow();
-    return { id: existing.id, eventId, type, duplicate: true };
+    const row = { id, endpoint: delivery.endpoint, provider: delivery.provider, event_id: eventId, delivery_id: delivery.deliveryId, event_type: type, state: "received" as const, attempts: 0, next_attempt_at: at, payload_enc: payload, received_at: at };
+    const result = (storedId: string, duplicate: boolean) => ({ id: storedId, eventId, type, duplicate });
+    if (delivery.timestamp !== null) {
+      // A signed timestamp bounds replays to the tolerance, far shorter than the rows' retention: the row is the record.
+      const inserted = await this.db.insertInto(TABLE).values(row).onConflict((oc) => oc.columns(["provider", "event_id"]).doNothing()).returning("id").executeTakeFirst();
+      if (inserted) return result(id, false);
+      const existing = await this.db.selectFrom(TABLE).select("id").where("provider", "=", delivery.provider).where("event_id", "=", eventId).executeTakeFirstOrThrow();
+      return result(existing.id, true);
+    }
+    // No signed timestamp: the key is recorded for good, before the row, in one transaction (a concurrent copy waits on the key).
+    return this.db.transaction().execute(async (trx) => {
+      const recorded = await trx
+        .insertInto(DEDUPE)
+        .values({ provider: delivery.provider, dedupe_key: eventId, event_row_id: id, first_seen_at: at })
+        .onConflict((oc) => oc.columns(["provider", "dedupe_key"]).doNothing())
+        .returning("event_row_id")
+        .executeTakeFirst();
+      if (!recorded) {
+        // Seen before, even if its row has since been purged.
+        const first = await trx.selectFrom(DEDUPE).select("event_row_id").where("provider", "=", delivery.provider).where("dedupe_key", "=", eventId).executeTakeFirstOrThrow();
+        return result(first.event_row_id, true);
+      }
+      const inserted = await trx.insertInto(TABLE).values(row).onConflict((oc) => oc.columns(["provider", "event_id"]).doNothing()).returning("id").executeTakeFirst();
+      if (inserted) return result(id, false);
+      // A row stored under this key before the key table existed: point the record at it.
+      const existing = await trx.selectFrom(TABLE).select("id").where("provider", "=", delivery.provider).where("event_id", "=", eventId).executeTakeFirstOrThrow();
+      await trx.updateTable(DEDUPE).set({ event_row_id: existing.id }).where("provider", "=", delivery.provider).where("dedupe_key", "=", eventId).execute();
+      return result(existing.id, true);
+    });
   }
 
   /** Events newest first, filtered by endpoint and/or state, with a keyset cursor. */
@@ -127,7 +184,7 @@ export class WebhookInbox {
     const limit = query.limit ?? 50;
     let q = this.db
       .selectFrom(TABLE)
-      .select(["id", "endpoint", "provider", "event_id", "event_type", "state", "attempts", "last_error", "received_at", "next_attempt_at", "processed_at"])
+      .select(VIEW_COLUMNS)
       .orderBy("received_at", "desc")
       .orderBy("id", "desc")
       .limit(limit + 1);
@@ -148,7 +205,7 @@ export class WebhookInbox {
   async get(id: string): Promise<WebhookEventView | null> {
     const row = await this.db
       .selectFrom(TABLE)
-      .select(["id", "endpoint", "provider", "event_id", "event_type", "state", "attempts", "last_error", "received_at", "next_attempt_at", "processed_at"])
+      .select(VIEW_COLUMNS)
       .where("id", "=", id)
       .executeTakeFirst();
     return row ? view(row) : null;
@@ -165,7 +222,7 @@ export class WebhookInbox {
       .set({ state: "received", attempts: 0, next_attempt_at: at, locked_until: null, last_error: null, processed_at: null })
       .where("id", "=", id)
       .where("state", "!=", "processing")
-      .returning(["id", "endpoint", "provider", "event_id", "event_type", "state", "attempts", "last_error", "received_at", "next_attempt_at", "processed_at"])
+      .returning(VIEW_COLUMNS)
       .executeTakeFirst();
     if (row) return view(row);
     if (await this.get(id)) throw new RampartError("CONFLICT", { message: "The event is being processed; replay it once the attempt has ended." });

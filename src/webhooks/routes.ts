@@ -80,7 +80,8 @@ const plugin: FastifyPluginAsync<WebhookRoutesOptions> = async (app, opts) => {
     prefix: `${base}/webhooks`,
     endpoint: (name) => webhooks.endpoint(name),
     onEvent: (delivery, request) => {
-      const typeHeader = request.headers["x-github-event"];
+      // Unsigned: the inbox keeps it as GitHub's type hint and never keys on it.
+      const typeHeader = delivery.provider === "github" ? request.headers["x-github-event"] : undefined;
       return webhooks.receive({ ...delivery, ...(typeof typeHeader === "string" ? { typeHeader } : {}) });
     },
     onRejected: (r) => {

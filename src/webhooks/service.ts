@@ -68,7 +68,7 @@ export function createWebhooks(runtime: Runtime, options: WebhooksOptions = {}):
       await events.emit("webhook.received", {
         actor: { type: "system" },
         target: `webhook-event:${stored.id}`,
-        data: { endpoint: delivery.endpoint, provider: delivery.provider, eventId: stored.eventId, type: stored.type, duplicate: stored.duplicate, secretIndex: delivery.secretIndex },
+        data: { endpoint: delivery.endpoint, provider: delivery.provider, eventId: stored.eventId, deliveryId: delivery.deliveryId, type: stored.type, duplicate: stored.duplicate, secretIndex: delivery.secretIndex },
       });
       if (!stored.duplicate) dispatcher.kick();
       return { id: stored.id, duplicate: stored.duplicate };

@@ -41,7 +41,8 @@ export function verifyStandard(request: WebhookRequest, options: VerifyOptions):
     const expected = createHmac("sha256", key).update(prefix).update(request.rawBody).digest();
     if (signatures.some((sig) => bytesEqual(sig, expected))) {
       checkTimestamp(timestamp, options);
-      return { provider: "standard", id, timestamp, secretIndex: index };
+      // The id is part of the signed content: it is the event's signed identity.
+      return { provider: "standard", id, deliveryId: id, timestamp, secretIndex: index };
     }
   }
   throw new WebhookVerificationError("signature_mismatch", `no v1 signature of ${signatures.length} matches any of ${keys.length} secret(s)`);

@@ -45,7 +45,7 @@ export function verifyStripe(request: WebhookRequest, options: VerifyOptions): V
     const expected = createHmac("sha256", secret).update(prefix).update(request.rawBody).digest();
     if (v1.some((sig) => bytesEqual(sig, expected))) {
       checkTimestamp(t, options);
-      return { provider: "stripe", id: null, timestamp: t, secretIndex: index };
+      return { provider: "stripe", id: null, deliveryId: null, timestamp: t, secretIndex: index };
     }
   }
   throw new WebhookVerificationError("signature_mismatch", `no v1 signature of ${v1.length} matches any of ${secrets.length} secret(s)`);

@@ -60,8 +60,19 @@ export interface VerifyOptions {
 /** A delivery whose signature checked out. */
 export interface VerifiedWebhook {
   provider: WebhookProvider;
-  /** The delivery id from the headers (`webhook-id`, `X-GitHub-Delivery`); null for Stripe, whose event id is in the body. */
+  /**
+   * The event id when the signature covers it and it travels in a header
+   * (Standard Webhooks' `webhook-id`); null otherwise: Stripe's event id is
+   * inside the signed body, and GitHub signs no id at all. Only this value, or
+   * a digest of the signed content, may key deduplication.
+   */
   id: string | null;
+  /**
+   * The delivery id header as received (`webhook-id`, `X-GitHub-Delivery`),
+   * for logs and correlation with the provider's delivery log. Unsigned for
+   * GitHub: never a deduplication or idempotency key.
+   */
+  deliveryId: string | null;
   /** The signed timestamp (epoch seconds); null for GitHub, which signs none. */
   timestamp: number | null;
   /** Index of the matching secret in the flattened list: above 0 means an older secret is still in use. */

@@ -16,7 +16,7 @@ describe.each(testModes())("closing the app during logins (%s)", (mode) => {
     let closed = false;
     try {
       const creds = credentials();
-      expect((await call(t.app, { method: "POST", url: "/v1/auth/register", body: creds })).statusCode).toBe(201);
+      expect((await call(t.app, { method: "POST", url: "/v1/auth/register", body: creds })).statusCode).toBe(202);
       const logins = Array.from({ length: 4 }, () => call(t.app, { method: "POST", url: "/v1/auth/login", body: creds }));
       // One computing (its worker has started it), three waiting (one of them held by that worker).
       await vi.waitFor(() => expect(t.app.identity.hasher.stats()).toMatchObject({ active: 1, queued: 3 }), { timeout: 10_000, interval: 5 });

@@ -19,7 +19,9 @@ describe.each(testModes())("identity under attack (%s)", (mode) => {
   let clock: ManualClock;
   beforeAll(async () => {
     clock = new ManualClock(Date.now());
-    t = await createTestApp(mode, { clock, env: { REFRESH_REUSE_GRACE_SECONDS: "5" } });
+    // The per-user second-factor lockout is raised here so the per-challenge cap is seen alone;
+    // test/auth/reauth.security.test.ts pins the per-user one at its default.
+    t = await createTestApp(mode, { clock, env: { REFRESH_REUSE_GRACE_SECONDS: "5", MFA_USER_MAX_FAILURES: "20" } });
   });
   afterAll(() => t.close());
 
@@ -156,7 +158,13 @@ describe.each(testModes())("identity under attack (%s)", (mode) => {
   });
 
   it("unknown email and wrong password take the same time (paired differences within 25 % of a login)", async () => {
-    const users = await Promise.all(Array.from({ length: 4 }, () => call(t.app, { method: "POST", url: "/v1/auth/register", body: credentials() }).then((r) => r.data.user.email as string)));
+    const users = await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const creds = credentials();
+        expect((await call(t.app, { method: "POST", url: "/v1/auth/register", body: creds })).statusCode).toBe(202);
+        return creds.email;
+      }),
+    );
     const known: number[] = [];
     const unknown: number[] = [];
     for (let i = 0; i < 20; i++) {

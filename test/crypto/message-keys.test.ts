@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DecryptionFailed, type Keyring } from "../../src/crypto/index.js";
 import { parseHeader, fromText } from "../../src/crypto/format.js";
 import { MESSAGES_PER_SALT, MessageKeys, OPEN_CACHE_SIZE } from "../../src/crypto/message-keys.js";
-import { deriveMessageKey, extractPrk } from "../../src/crypto/message.js";
+import { deriveMessageKey, extractPrk } from "../../src/crypto/key-schedule.js";
 import { RandomPool } from "../../src/crypto/random.js";
 import { keyringHarness, type KeyringHarness } from "./helpers.js";
 

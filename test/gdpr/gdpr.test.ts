@@ -1,3 +1,4 @@
+import { basename } from "node:path";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EXPORT_TABLES } from "../../src/gdpr/index.js";
@@ -7,6 +8,8 @@ import { createTestApp, type TestApp } from "../helpers/app.js";
 import { call, registerAndLogin } from "../helpers/api.js";
 import { enableMfa, makeAdmin, oathtoolCode } from "../helpers/identity.js";
 import { testModes } from "../helpers/modes.js";
+import { filePart, pdf, png } from "../files/fixtures.js";
+import { blobPaths, tempFiles, upload } from "../files/helpers.js";
 
 describe.each(testModes())("GDPR (%s)", (mode) => {
   let t: TestApp;
@@ -40,6 +43,51 @@ describe.each(testModes())("GDPR (%s)", (mode) => {
     expect(data.consents.current.find((c: { purpose: string }) => c.purpose === "marketing")).toMatchObject({ granted: true, policyVersion: "1" });
     expect(data.consents.history[0]).toMatchObject({ purpose: "marketing", granted: true, ip: "127.0.0.1" });
     expect(data.audit.map((a: { action: string }) => a.action)).toEqual(expect.arrayContaining(["auth.registered", "apikey.created", "gdpr.consent.changed", "user.updated"]));
+  });
+
+  it("erasure leaves nothing of the user: no row in any table that references them (enumerated from the foreign keys), no blob in the store", async () => {
+    const fks = await sql<{ table_name: string; column_name: string }>`
+      select distinct kcu.table_name, kcu.column_name
+      from information_schema.table_constraints tc
+      join information_schema.key_column_usage kcu on kcu.constraint_name = tc.constraint_name and kcu.table_schema = tc.table_schema
+      join information_schema.constraint_column_usage ccu on ccu.constraint_name = tc.constraint_name and ccu.table_schema = tc.table_schema
+      where tc.constraint_type = 'FOREIGN KEY' and ccu.table_name = 'rampart_users'`.execute(t.runtime.db.kysely);
+    expect(fks.rows.map((r) => r.table_name).sort()).toEqual(Object.keys(EXPORT_TABLES).sort());
+    const rowsOf = async (userId: string) => {
+      const counts: Record<string, number> = {};
+      for (const { table_name, column_name } of fks.rows) {
+        const r = await sql<{ n: string }>`select count(*) as n from ${sql.table(table_name)} where ${sql.ref(column_name)} = ${userId}`.execute(t.runtime.db.kysely);
+        counts[table_name] = Number(r.rows[0]!.n);
+      }
+      return counts;
+    };
+    const blobIds = () => new Set(blobPaths(t.runtime).map((p) => basename(p)));
+
+    const u = await registerAndLogin(t.app);
+    const other = await registerAndLogin(t.app);
+    await call(t.app, { method: "POST", url: "/v1/api-keys", token: u.accessToken, body: { name: "gone", scopes: ["me:read"] } });
+    await call(t.app, { method: "PUT", url: "/v1/me/consents/marketing", token: u.accessToken, body: { granted: true } });
+    const mine: string[] = [];
+    for (const part of [filePart("a.png", png()), filePart("b.pdf", pdf("mine"))]) {
+      const res = await upload(t.app, u.accessToken, [part]);
+      expect(res.statusCode, res.body).toBe(201);
+      mine.push(res.json().data.file.id as string);
+    }
+    const theirs = (await upload(t.app, other.accessToken, [filePart("c.png", png())])).json().data.file.id as string;
+    // The user's data is really there before: every check below could fail.
+    expect(Object.values(await rowsOf(u.userId)).some((n) => n > 0)).toBe(true);
+    for (const id of mine) expect(blobIds().has(id)).toBe(true);
+
+    const erased = await call(t.app, { method: "DELETE", url: "/v1/me", token: u.accessToken, body: { password: u.password } });
+    expect(erased.statusCode, erased.body).toBe(200);
+
+    expect(await rowsOf(u.userId)).toEqual(Object.fromEntries(fks.rows.map((r) => [r.table_name, 0])));
+    const left = blobIds();
+    for (const id of mine) expect(left.has(id), `blob ${id} of the erased user`).toBe(false);
+    expect(left.has(theirs)).toBe(true);
+    expect(tempFiles(t.runtime)).toEqual([]);
+    // Nothing is left pending for a later pass either.
+    expect(await t.runtime.db.kysely.selectFrom("rampart_blob_deletions").select("blob_id").where("blob_id", "in", mine).execute()).toEqual([]);
   });
 
   it("consent changes are kept as history and audited; unknown purposes are 404", async () => {
@@ -76,8 +124,10 @@ describe.each(testModes())("GDPR (%s)", (mode) => {
     expect((await call(t.app, { method: "GET", url: "/v1/me", token: u.accessToken })).statusCode).toBe(401);
     expect((await call(t.app, { method: "POST", url: "/v1/auth/login", body: { email: u.email, password: u.password } })).code).toBe("INVALID_CREDENTIALS");
     const again = await call(t.app, { method: "POST", url: "/v1/auth/register", body: { email: u.email, password: "a fresh start passphrase" } });
-    expect(again.statusCode).toBe(201);
-    expect(again.data.user.id).not.toBe(u.userId);
+    expect(again.statusCode).toBe(202);
+    const fresh = await call(t.app, { method: "POST", url: "/v1/auth/login", body: { email: u.email, password: "a fresh start passphrase" } });
+    expect(fresh.statusCode).toBe(200);
+    expect(fresh.data.user.id).not.toBe(u.userId);
     const row = await t.runtime.db.kysely.selectFrom("rampart_users").selectAll().where("id", "=", u.userId).executeTakeFirstOrThrow();
     expect(row).toMatchObject({ status: "erased", email_enc: null, email_bidx: null, name_enc: null, password_hash: null, totp_secret_enc: null });
     const verify = await t.runtime.audit.verify();

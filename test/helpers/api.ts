@@ -29,7 +29,8 @@ export function credentials(): { email: string; password: string } {
 
 export async function registerAndLogin(app: FastifyInstance, creds = credentials()): Promise<{ email: string; password: string; accessToken: string; refreshToken: string; userId: string }> {
   const reg = await call(app, { method: "POST", url: "/v1/auth/register", body: creds });
-  if (reg.statusCode !== 201) throw new Error(`register failed: ${reg.statusCode} ${reg.body}`);
+  // 202 by default (the same answer for an existing email), 201 with AUTH_REGISTRATION_CONFLICT=explicit.
+  if (reg.statusCode !== 202 && reg.statusCode !== 201) throw new Error(`register failed: ${reg.statusCode} ${reg.body}`);
   const res = await call(app, { method: "POST", url: "/v1/auth/login", body: creds });
   if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`);
   return { ...creds, accessToken: res.data.accessToken, refreshToken: res.data.refreshToken, userId: res.data.user.id };

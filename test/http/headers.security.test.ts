@@ -31,7 +31,7 @@ describe.each(testModes())("security headers (%s)", (mode) => {
 
   it("puts them on JSON successes, with Cache-Control: no-store, and no HSTS outside production", async () => {
     const res = await t.app.inject({ method: "POST", url: "/v1/auth/register", payload: credentials() });
-    expect(res.statusCode).toBe(201);
+    expect(res.statusCode).toBe(202);
     expectApiHeaders(res.headers, "register");
     expect(res.headers["cache-control"]).toBe("no-store");
     expect(res.headers["strict-transport-security"]).toBeUndefined();

@@ -17,6 +17,8 @@ describe.each(testModes())("idempotency keys (%s)", (mode) => {
 
   beforeAll(async () => {
     t = await createTestApp(mode, {
+      // The explicit registration answers (201 with the user, 409 for a taken email) show which run produced a response.
+      env: { AUTH_REGISTRATION_CONFLICT: "explicit" },
       configure: (app) => {
         app.post("/test/boom", { config: { idempotent: true } }, async () => {
           boomRuns++;

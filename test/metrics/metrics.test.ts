@@ -41,7 +41,7 @@ describe.each(testModes())("metrics endpoint (%s)", (mode) => {
   });
 
   it("observes requests by method, route template and status code", () => {
-    expect(sample(text, "http_server_request_duration_seconds_count", { method: "POST", route: "/v1/auth/register", status_code: "201" })).toBe(1);
+    expect(sample(text, "http_server_request_duration_seconds_count", { method: "POST", route: "/v1/auth/register", status_code: "202" })).toBe(1);
     expect(sample(text, "http_server_request_duration_seconds_count", { method: "POST", route: "/v1/auth/login", status_code: "200" })).toBe(1);
     expect(sample(text, "http_server_request_duration_seconds_count", { method: "POST", route: "/v1/auth/login", status_code: "401" })).toBe(1);
     expect(sample(text, "http_server_request_duration_seconds_bucket", { route: "/v1/auth/register", le: "+Inf" })).toBe(1);

@@ -7,7 +7,8 @@
  */
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "../../src/server/app.js";
-import { createRateLimiting, rateLimitPlugin, type RateLimitPluginOptions, type RateLimiting } from "../../src/ratelimit/index.js";
+import { createRateLimiting, type RateLimiting } from "../../src/ratelimit/index.js";
+import { rateLimitPlugin, type RateLimitPluginOptions } from "../../src/ratelimit/plugin.js";
 import type { Runtime } from "../../src/runtime/index.js";
 import { createTestEnv, type ModeName } from "../helpers/modes.js";
 import { createTestRuntime } from "../helpers/runtime.js";

@@ -34,7 +34,7 @@ describe("rate limits on the identity routes", () => {
   it("the default policy follows the authenticated principal across IPs", async () => {
     const email = `rl-${randomBytes(4).toString("hex")}@example.com`;
     const password = "correct horse battery staple";
-    expect((await post("/v1/auth/register", "192.0.2.12", { email, password })).statusCode).toBe(201);
+    expect((await post("/v1/auth/register", "192.0.2.12", { email, password })).statusCode).toBe(202);
     const login = await post("/v1/auth/login", "192.0.2.12", { email, password });
     const token = login.json().data.accessToken as string;
     const sessions = (ip: string, auth: boolean) => t.app.inject({ method: "GET", url: "/v1/auth/sessions", remoteAddress: ip, headers: auth ? { authorization: `Bearer ${token}` } : {} });

@@ -3,12 +3,18 @@
  * accepted as genuine. Deliveries are signed with the `standardwebhooks`
  * reference package; any change to the id, the timestamp or the body, a
  * timestamp outside 300 s either way, or a signature by a secret that is not
- * active must be refused with the one WEBHOOK_SIGNATURE_INVALID error.
+ * active must be refused with the one WEBHOOK_SIGNATURE_INVALID error. A
+ * capture replayed inside the window with its unsigned parts changed (extra
+ * signature entries, another provider's id and event headers) must be
+ * acknowledged as a duplicate and neither stored nor dispatched again: the
+ * key is the signed `webhook-id`.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { Webhook } from "standardwebhooks";
-import { describe, expect, it } from "vitest";
-import { verifyStandard, type VerifyOptions } from "../../src/webhooks/index.js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { verifyStandard, type VerifyOptions, type WebhookEvent } from "../../src/webhooks/index.js";
+import { createTestApp, type TestApp } from "../helpers/app.js";
+import { testModes } from "../helpers/modes.js";
 import { reason } from "./helpers.js";
 
 const NOW = Date.UTC(2026, 0, 1, 12);
@@ -35,7 +41,7 @@ function verify(headers: Record<string, string | undefined>, body = payload, opt
 
 describe("Standard Webhooks verifier", () => {
   it("accepts a delivery signed by the standardwebhooks package, returning its id", () => {
-    expect(verify(sign())).toEqual({ provider: "standard", id: ID, timestamp: NOW_S, secretIndex: 0 });
+    expect(verify(sign())).toEqual({ provider: "standard", id: ID, deliveryId: ID, timestamp: NOW_S, secretIndex: 0 });
   });
 
   it("refuses a changed body, id or timestamp", () => {
@@ -93,5 +99,51 @@ describe("Standard Webhooks verifier", () => {
 
   it("treats a secret that is not whsec_<base64> as a configuration error", () => {
     expect(() => verify(sign(), payload, { secrets: "whsec_not base64!" })).toThrow(RangeError);
+  });
+});
+
+const ENDPOINT_SECRET = newSecret();
+process.env.RAMPART_SECRET_TEST_STANDARD_REPLAY = ENDPOINT_SECRET;
+
+describe.each(testModes())("Standard Webhooks replay over HTTP (%s)", (mode) => {
+  let t: TestApp;
+  const seen: WebhookEvent[] = [];
+
+  beforeAll(async () => {
+    t = await createTestApp(mode, {
+      env: { WEBHOOK_ENDPOINTS: "events=standard:test-standard-replay", WEBHOOK_POLL_INTERVAL_MS: "20" },
+      configure: (app) => void app.webhooks.on("events", (e) => void seen.push(e)),
+    });
+  });
+  afterAll(() => t?.close());
+
+  const send = (body: string, headers: Record<string, string>) => t.app.inject({ method: "POST", url: "/v1/webhooks/events", payload: body, headers: { "content-type": "application/json", ...headers } });
+
+  it("acknowledges a capture replayed with altered unsigned headers as a duplicate, and refuses it under another webhook-id", async () => {
+    const id = `msg_${randomBytes(10).toString("hex")}`;
+    const body = JSON.stringify({ type: "invoice.paid", data: { amount: 4200 } });
+    const headers = sign({ id, timestamp: Math.floor(Date.now() / 1000), body, secret: ENDPOINT_SECRET });
+    expect((await send(body, headers)).json().data).toEqual({ received: true, duplicate: false });
+
+    const foreign = sign({ id, body, secret: newSecret() })["webhook-signature"];
+    const replays = [
+      headers,
+      { ...headers, "webhook-signature": `v1a,${randomBytes(64).toString("base64")} ${foreign} ${headers["webhook-signature"]}` },
+      { ...headers, "x-github-delivery": randomUUID(), "x-github-event": "invoice.voided" },
+    ];
+    for (const replay of replays) {
+      const res = await send(body, replay);
+      expect(res.statusCode).toBe(200);
+      expect(res.json().data).toEqual({ received: true, duplicate: true });
+    }
+    // The id is signed: a new one breaks the signature instead of making a new event.
+    const renamed = await send(body, { ...headers, "webhook-id": `msg_${randomBytes(10).toString("hex")}` });
+    expect(renamed.statusCode).toBe(400);
+    expect(renamed.json().code).toBe("WEBHOOK_SIGNATURE_INVALID");
+
+    await vi.waitFor(() => expect(seen.filter((e) => e.eventId === id)).toHaveLength(1));
+    await t.app.webhooks.drain();
+    expect(await t.runtime.db.kysely.selectFrom("rampart_webhook_events").select("id").where("provider", "=", "standard").execute()).toHaveLength(1);
+    expect(seen).toEqual([expect.objectContaining({ eventId: id, deliveryId: id, type: "invoice.paid" })]);
   });
 });

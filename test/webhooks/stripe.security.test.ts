@@ -4,12 +4,18 @@
  * Deliveries are signed with the real `stripe` package, an implementation
  * independent of ours; anything it did not sign with an active secret, or
  * signed outside the 300 s window either way, must be refused with the one
- * WEBHOOK_SIGNATURE_INVALID error.
+ * WEBHOOK_SIGNATURE_INVALID error. A capture replayed inside the window,
+ * with the unsigned parts of the request changed (extra signature entries,
+ * another provider's id and event headers, another content type), must be
+ * acknowledged as a duplicate and neither stored nor dispatched again: the
+ * key is the `id` inside the signed body.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import Stripe from "stripe";
-import { describe, expect, it } from "vitest";
-import { verifyStripe, type VerifyOptions } from "../../src/webhooks/index.js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { verifyStripe, type VerifyOptions, type WebhookEvent } from "../../src/webhooks/index.js";
+import { createTestApp, type TestApp } from "../helpers/app.js";
+import { testModes } from "../helpers/modes.js";
 import { rejection } from "./helpers.js";
 
 const stripe = new Stripe("sk_test_rampart_not_a_real_key");
@@ -29,7 +35,7 @@ function verify(header: string | string[] | undefined, body = payload, options: 
 
 describe("Stripe verifier", () => {
   it("accepts a delivery signed by the stripe package", () => {
-    expect(verify(sign())).toEqual({ provider: "stripe", id: null, timestamp: NOW_S, secretIndex: 0 });
+    expect(verify(sign())).toEqual({ provider: "stripe", id: null, deliveryId: null, timestamp: NOW_S, secretIndex: 0 });
   });
 
   it("refuses a tampered body, even one that is the same JSON re-serialized", () => {
@@ -92,5 +98,55 @@ describe("Stripe verifier", () => {
 
   it("treats a missing secret as a configuration error, not as a client's bad signature", () => {
     expect(() => verify(sign(), payload, { secrets: " \n" })).toThrow(RangeError);
+  });
+});
+
+const ENDPOINT_SECRET = `whsec_${randomBytes(24).toString("hex")}`;
+process.env.RAMPART_SECRET_TEST_STRIPE_REPLAY = ENDPOINT_SECRET;
+
+describe.each(testModes())("Stripe replay over HTTP (%s)", (mode) => {
+  let t: TestApp;
+  const seen: WebhookEvent[] = [];
+
+  beforeAll(async () => {
+    t = await createTestApp(mode, {
+      env: { WEBHOOK_ENDPOINTS: "payments=stripe:test-stripe-replay", WEBHOOK_POLL_INTERVAL_MS: "20" },
+      configure: (app) => void app.webhooks.on("payments", (e) => void seen.push(e)),
+    });
+  });
+  afterAll(() => t?.close());
+
+  const send = (body: string, headers: Record<string, string>) => t.app.inject({ method: "POST", url: "/v1/webhooks/payments", payload: body, headers });
+  const rows = async (eventId: string) => (await t.runtime.db.kysely.selectFrom("rampart_webhook_events").select(["id", "event_type"]).where("event_id", "=", eventId).execute()).length;
+
+  it("acknowledges a capture replayed with altered unsigned headers as a duplicate: stored and dispatched once, with its signed type", async () => {
+    const eventId = `evt_${randomBytes(8).toString("hex")}`;
+    const body = JSON.stringify({ id: eventId, object: "event", type: "payment_intent.succeeded", data: { object: { amount: 4200 } } });
+    const nowS = Math.floor(Date.now() / 1000);
+    const header = stripe.webhooks.generateTestHeaderString({ payload: body, secret: ENDPOINT_SECRET, timestamp: nowS });
+    const headers = { "content-type": "application/json", "stripe-signature": header };
+    expect((await send(body, headers)).json().data).toEqual({ received: true, duplicate: false });
+
+    const foreign = stripe.webhooks.generateTestHeaderString({ payload: body, secret: "whsec_someone_else", timestamp: nowS }).split(",")[1]!;
+    const replays = [
+      headers,
+      // Entries the verifier skips or that match no secret, around the genuine one.
+      { ...headers, "stripe-signature": `${header},v0=${"0".repeat(64)},${foreign}` },
+      { ...headers, "stripe-signature": `t=${nowS},${foreign},${header.split(",")[1]}` },
+      // Other providers' id and type headers mean nothing here.
+      { ...headers, "x-github-delivery": randomUUID(), "x-github-event": "charge.refunded", "webhook-id": `msg_${randomUUID()}` },
+      { ...headers, "content-type": "text/plain" },
+      // Stripe's own retry: the same event re-signed at a later time.
+      { ...headers, "stripe-signature": stripe.webhooks.generateTestHeaderString({ payload: body, secret: ENDPOINT_SECRET, timestamp: nowS + 1 }) },
+    ];
+    for (const replay of replays) {
+      const res = await send(body, replay);
+      expect(res.statusCode).toBe(200);
+      expect(res.json().data).toEqual({ received: true, duplicate: true });
+    }
+    await vi.waitFor(() => expect(seen.filter((e) => e.eventId === eventId)).toHaveLength(1));
+    await t.app.webhooks.drain();
+    expect(await rows(eventId)).toBe(1);
+    expect(seen.filter((e) => e.eventId === eventId)).toEqual([expect.objectContaining({ type: "payment_intent.succeeded", deliveryId: null })]);
   });
 });

@@ -14,5 +14,5 @@ export {
   type ParsedApiKey,
   type StoredApiKey,
 } from "./api-key.js";
-export { SCOPE_PATTERN, MAX_SCOPES, isValidScope, parseScopes, hasScope, type ParseScopesOptions } from "./scopes.js";
+export { SCOPE_PATTERN, MAX_SCOPES, isValidScope, isSensitiveScope, parseScopes, hasScope, type ParseScopesOptions } from "./scopes.js";
 export { crc32, toBase62, randomBase62, BASE62_ALPHABET } from "./encoding.js";

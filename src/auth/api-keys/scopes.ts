@@ -4,6 +4,7 @@
  * permissions are its owner's intersected with its scopes.
  */
 import { RampartError } from "../../errors/index.js";
+import { isPermission, ROLES } from "../permissions.js";
 
 /** Lower-case resource and action, letters first, then letters, digits, `-` or `_`; 64 characters each at most. */
 export const SCOPE_PATTERN = /^[a-z][a-z0-9_-]{0,63}:[a-z][a-z0-9_-]{0,63}$/;
@@ -40,4 +41,15 @@ export function parseScopes(input: readonly unknown[], options: ParseScopesOptio
 /** Whether granted scopes include `required` (exact match; there are no wildcards). */
 export function hasScope(granted: readonly string[], required: string): boolean {
   return granted.includes(required);
+}
+
+/**
+ * Whether creating a key with `scope` needs the owner to re-authenticate:
+ * every `:write` scope (Rampart's and a host app's) and every built-in
+ * permission the `user` role lacks (administration of other accounts, the
+ * audit log). A key holding one can change the account or act on others, so
+ * a stolen session or key alone must not be enough to mint it.
+ */
+export function isSensitiveScope(scope: string): boolean {
+  return scope.endsWith(":write") || (isPermission(scope) && !(ROLES.user ?? []).includes(scope));
 }

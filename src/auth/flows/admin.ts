@@ -2,10 +2,17 @@
  * Admin operations on users. The email filter is an exact match through the
  * blind index (no plaintext search exists); pagination is a keyset cursor over
  * (created_at, id). Disabling and role changes end the user's sessions at once.
+ *
+ * Safety: the last active admin is never disabled or demoted (a guard that
+ * locks the admin rows inside the transaction, src/auth/stores/admins.ts),
+ * and an admin acting on their own account re-authenticates (password, and a
+ * code when MFA is on) like any sensitive self-service action.
  */
 import { RampartError } from "../../errors/index.js";
 import type { Identity } from "../identity.js";
 import { ROLE_NAMES } from "../permissions.js";
+import { reauthenticate, type ReauthProof } from "../reauth.js";
+import { assertNotLastAdmin } from "../stores/admins.js";
 import { logoutAll } from "./sessions.js";
 import type { UserProfile } from "../users.js";
 import { decodeCursor, encodeCursor } from "../../db/cursor.js";
@@ -38,19 +45,30 @@ async function requireUser(identity: Identity, id: string) {
   return row;
 }
 
-export async function unlockUser(identity: Identity, adminId: string, id: string): Promise<{ wasLocked: boolean }> {
+/** An admin acting on their own account proves it is them (a stolen admin session is not enough). */
+async function reauthOnSelf(identity: Identity, adminId: string, id: string, proof: ReauthProof, action: string): Promise<void> {
+  if (id === adminId) await reauthenticate(identity, adminId, proof, { action });
+}
+
+/** Clears the login lockout and the second-factor lockout of a user. */
+export async function unlockUser(identity: Identity, adminId: string, id: string, proof: ReauthProof = {}): Promise<{ wasLocked: boolean }> {
   const row = await requireUser(identity, id);
-  const wasLocked = row.email_bidx ? await identity.lockout.unlock(row.email_bidx) : false;
+  // On oneself this goes through the lockout it would clear: a locked account cannot unlock itself.
+  await reauthOnSelf(identity, adminId, id, proof, "admin.unlock");
+  const loginLocked = row.email_bidx ? await identity.lockout.unlock(row.email_bidx) : false;
+  const mfaLocked = await identity.mfaLockout.unlock(id);
+  const wasLocked = loginLocked || mfaLocked;
   await identity.runtime.events.emit("auth.unlocked", { actor: { type: "admin", id: adminId }, target: `user:${id}`, data: { wasLocked } });
   return { wasLocked };
 }
 
-export async function disableUser(identity: Identity, adminId: string, id: string): Promise<{ sessionsRevoked: number }> {
+export async function disableUser(identity: Identity, adminId: string, id: string, proof: ReauthProof = {}): Promise<{ sessionsRevoked: number }> {
   const { runtime, users } = identity;
   await requireUser(identity, id);
-  if (id === adminId) throw new RampartError("CONFLICT", { message: "An admin cannot disable their own account." });
+  await reauthOnSelf(identity, adminId, id, proof, "admin.disable");
   const sessionIds = await identity.sessions.liveIds(id);
   const sessionsRevoked = await runtime.db.kysely.transaction().execute(async (trx) => {
+    await assertNotLastAdmin(trx, id, "disabled");
     await trx.updateTable("rampart_users").set({ status: "disabled", updated_at: new Date(runtime.clock.now()) }).where("id", "=", id).execute();
     const n = await identity.sessions.markRevoked(trx, sessionIds, "disabled");
     await runtime.events.emit("user.disabled", { actor: { type: "admin", id: adminId }, target: `user:${id}`, data: { sessionsRevoked: n } }, trx);
@@ -61,7 +79,7 @@ export async function disableUser(identity: Identity, adminId: string, id: strin
   return { sessionsRevoked };
 }
 
-export async function setRoles(identity: Identity, adminId: string, id: string, roles: string[]): Promise<UserProfile> {
+export async function setRoles(identity: Identity, adminId: string, id: string, roles: string[], proof: ReauthProof = {}): Promise<UserProfile> {
   const { runtime, users } = identity;
   const unknown = roles.filter((r) => !ROLE_NAMES.includes(r));
   if (unknown.length > 0 || roles.length === 0) {
@@ -69,10 +87,11 @@ export async function setRoles(identity: Identity, adminId: string, id: string, 
   }
   const before = await requireUser(identity, id);
   const next = [...new Set(roles)].sort();
-  if (id === adminId && before.roles.includes("admin") && !next.includes("admin")) throw new RampartError("CONFLICT", { message: "An admin cannot remove their own admin role." });
+  await reauthOnSelf(identity, adminId, id, proof, "admin.roles");
   // Tokens carry roles: end the sessions so no token keeps the old ones.
   const sessionIds = await identity.sessions.liveIds(id);
   await runtime.db.kysely.transaction().execute(async (trx) => {
+    if (!next.includes("admin")) await assertNotLastAdmin(trx, id, "demoted");
     await trx.updateTable("rampart_users").set({ roles: next, updated_at: new Date(runtime.clock.now()) }).where("id", "=", id).execute();
     const n = await identity.sessions.markRevoked(trx, sessionIds, "roles-changed");
     await runtime.events.emit("user.roles.changed", { actor: { type: "admin", id: adminId }, target: `user:${id}`, data: { from: before.roles, to: next, sessionsRevoked: n } }, trx);

@@ -19,11 +19,12 @@ export interface PublicUser {
   name: string | null;
   roles: string[];
   mfaEnabled: boolean;
+  emailVerified: boolean;
   createdAt: string;
 }
 
 export function publicUser(p: UserProfile): PublicUser {
-  return { id: p.id, email: p.email, name: p.name, roles: p.roles, mfaEnabled: p.mfaEnabled, createdAt: p.createdAt };
+  return { id: p.id, email: p.email, name: p.name, roles: p.roles, mfaEnabled: p.mfaEnabled, emailVerified: p.emailVerified, createdAt: p.createdAt };
 }
 
 export async function tokenPair(identity: Identity, userId: string, sessionId: string, refreshToken: string): Promise<TokenPair> {

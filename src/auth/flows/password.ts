@@ -1,30 +1,26 @@
 /**
  * Password change, forgot and reset. A change needs the current password
- * (through the lockout counter, like a login) and ends every other session; a
- * reset uses a single-use, hashed, 30-minute token mailed through the outbox,
- * ends every session, and never bypasses MFA (it does not log the user in).
+ * (through the lockout counter, like a login), ends every other session and
+ * spends every outstanding reset link (a link mailed before the change must
+ * not undo it); a reset uses a single-use, hashed, 30-minute token mailed
+ * through the outbox, ends every session and revokes every API key (recovery
+ * must leave an intruder nothing, including keys minted with a stolen
+ * session), and never bypasses MFA (it does not log the user in).
  * Forgot answers the same whether or not the email has an account, and does
  * its work after the response so the timing does not tell either.
  */
 import { randomUUID } from "node:crypto";
 import { RampartError } from "../../errors/index.js";
 import type { Identity } from "../identity.js";
+import { reauthenticate } from "../reauth.js";
 import { hashToken, newOpaqueToken } from "../sessions.js";
-import { retryAfterSeconds } from "./common.js";
+import { revokeKeysIn } from "./api-keys.js";
 import { emailInputs } from "./register.js";
 
-export async function changePassword(identity: Identity, userId: string, sessionId: string | undefined, input: { currentPassword: string; newPassword: string }): Promise<{ sessionsRevoked: number }> {
-  const { runtime, hasher, policy, lockout, users, sessions } = identity;
-  const row = await users.findById(runtime.db.kysely, userId);
-  if (!row?.password_hash || !row.email_bidx || row.status !== "active") throw new RampartError("UNAUTHENTICATED");
-  const decision = await lockout.begin(row.email_bidx);
-  if (!decision.allowed) throw new RampartError("ACCOUNT_LOCKED", { headers: { "retry-after": retryAfterSeconds(decision.retryAfterMs) } });
-  const verified = await hasher.verify(row.password_hash, input.currentPassword);
-  if (!verified.ok) {
-    if (await lockout.fail(row.email_bidx, decision.attempt)) await runtime.events.emit("auth.locked", { actor: { type: "user", id: userId }, target: `user:${userId}` });
-    throw new RampartError("INVALID_CREDENTIALS", { message: "The current password is incorrect." });
-  }
-  await lockout.succeed(row.email_bidx);
+export async function changePassword(identity: Identity, userId: string, sessionId: string | undefined, input: { currentPassword: string; newPassword: string; code?: string }): Promise<{ sessionsRevoked: number }> {
+  const { runtime, hasher, policy, users, sessions } = identity;
+  // The current password (account lockout), and a code when MFA is on: src/auth/reauth.ts.
+  await reauthenticate(identity, userId, { password: input.currentPassword, code: input.code }, { action: "password.change" });
   const profile = await users.profile(userId);
   const normalized = await policy.assertAcceptable(input.newPassword, { userInputs: emailInputs(profile?.email ?? ""), path: "body.newPassword" });
   const hash = await hasher.hash(normalized);
@@ -33,7 +29,8 @@ export async function changePassword(identity: Identity, userId: string, session
   const sessionsRevoked = await runtime.db.kysely.transaction().execute(async (trx) => {
     await trx.updateTable("rampart_users").set({ password_hash: hash, password_changed_at: now, updated_at: now }).where("id", "=", userId).execute();
     const n = await sessions.markRevoked(trx, others, "password-changed");
-    await runtime.events.emit("auth.password.changed", { actor: { type: "user", id: userId }, target: `user:${userId}`, data: { sessionsRevoked: n } }, trx);
+    const links = await trx.updateTable("rampart_password_resets").set({ used_at: now }).where("user_id", "=", userId).where("used_at", "is", null).executeTakeFirst();
+    await runtime.events.emit("auth.password.changed", { actor: { type: "user", id: userId }, target: `user:${userId}`, data: { sessionsRevoked: n, resetLinksRevoked: Number(links.numUpdatedRows) } }, trx);
     return n;
   });
   await sessions.publish(others);
@@ -74,7 +71,7 @@ async function sendResetMail(identity: Identity, email: string): Promise<void> {
   await outbox.kick();
 }
 
-export async function resetPassword(identity: Identity, input: { token: string; newPassword: string }): Promise<{ sessionsRevoked: number }> {
+export async function resetPassword(identity: Identity, input: { token: string; newPassword: string }): Promise<{ sessionsRevoked: number; apiKeysRevoked: number }> {
   const { runtime, hasher, policy, users, sessions } = identity;
   const tokenHash = hashToken(input.token);
   const now = new Date(runtime.clock.now());
@@ -91,7 +88,7 @@ export async function resetPassword(identity: Identity, input: { token: string; 
   const profile = await users.profile(pending.user_id);
   const normalized = await policy.assertAcceptable(input.newPassword, { userInputs: emailInputs(profile?.email ?? ""), path: "body.newPassword" });
   const hash = await hasher.hash(normalized);
-  const sessionIds = await sessions.liveIds(pending.user_id);
+  let sessionIds: string[] = [];
   const result = await runtime.db.kysely.transaction().execute(async (trx) => {
     const spent = await trx
       .updateTable("rampart_password_resets")
@@ -105,12 +102,18 @@ export async function resetPassword(identity: Identity, input: { token: string; 
     await trx.updateTable("rampart_users").set({ password_hash: hash, password_changed_at: now, updated_at: now }).where("id", "=", spent.user_id).where("status", "=", "active").execute();
     // Every other outstanding reset link of this user dies with this one.
     await trx.updateTable("rampart_password_resets").set({ used_at: now }).where("user_id", "=", spent.user_id).where("used_at", "is", null).execute();
+    // Sessions are read here, after the user row above is locked, not before the transaction: one
+    // opened meanwhile is ended too, and a key being minted meanwhile commits first and is revoked below.
+    const live = await trx.selectFrom("rampart_sessions").select("id").where("user_id", "=", spent.user_id).where("revoked_at", "is", null).where("expires_at", ">", now).forUpdate().execute();
+    sessionIds = live.map((r) => r.id);
     const n = await sessions.markRevoked(trx, sessionIds, "password-reset");
-    await runtime.events.emit("auth.password.reset", { actor: { type: "user", id: spent.user_id }, target: `user:${spent.user_id}`, data: { sessionsRevoked: n } }, trx);
-    return { userId: spent.user_id, sessionsRevoked: n };
+    const actor = { type: "user" as const, id: spent.user_id };
+    const keys = await revokeKeysIn(trx, runtime, spent.user_id, { all: true }, "password-reset", actor);
+    await runtime.events.emit("auth.password.reset", { actor, target: `user:${spent.user_id}`, data: { sessionsRevoked: n, apiKeysRevoked: keys.length } }, trx);
+    return { userId: spent.user_id, sessionsRevoked: n, apiKeysRevoked: keys.length };
   });
   if (!result) throw invalid();
   await sessions.publish(sessionIds);
   await identity.lockout.unlock(users.emailKey(profile?.email ?? "")).catch(() => false);
-  return { sessionsRevoked: result.sessionsRevoked };
+  return { sessionsRevoked: result.sessionsRevoked, apiKeysRevoked: result.apiKeysRevoked };
 }

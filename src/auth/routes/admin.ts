@@ -1,14 +1,24 @@
 /** Routes: user administration (permission-guarded). */
 import { Type } from "@sinclair/typebox";
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import { Envelope, ok } from "../../server/envelope.js";
 import type { Identity } from "../identity.js";
 import { disableUser, listUsers, revokeUserSessions, setRoles, unlockUser } from "../flows/admin.js";
+import { publicUser } from "../flows/common.js";
 import { guard, principalOf } from "../plugin.js";
-import { AdminUser, Email, IdParams, PublicUser } from "../schemas.js";
+import { AdminUser, Code, Email, IdParams, Password, PublicUser } from "../schemas.js";
 
 const tags = ["admin"];
 const security = [{ bearer: [] }];
+// Asked only when an admin acts on their own account (re-authentication); ignored otherwise.
+const selfProof = { password: Type.Optional(Password), code: Type.Optional(Code) };
+const ProofBody = Type.Object(selfProof, { additionalProperties: false, description: "On the caller's own account: `password`, and `code` when MFA is on." });
+type Proof = { password?: string; code?: string };
+const proofOf = (body: unknown): Proof => (body ?? {}) as Proof;
+// These actions usually come without a body; an absent one is the empty proof.
+const noBodyIsEmpty = async (request: FastifyRequest): Promise<void> => {
+  if (request.body === undefined || request.body === null) request.body = {};
+};
 
 export const adminRoutes: FastifyPluginAsync<{ identity: Identity }> = async (app, { identity }) => {
   app.get(
@@ -27,23 +37,35 @@ export const adminRoutes: FastifyPluginAsync<{ identity: Identity }> = async (ap
   );
   app.post(
     "/admin/users/:id/unlock",
-    { config: { noBody: true }, preHandler: guard("users:unlock"), schema: { tags, security, summary: "Clear a login lockout", params: IdParams, response: { 200: Envelope(Type.Object({ wasLocked: Type.Boolean() })) } } },
-    async (request) => ok(request, await unlockUser(identity, principalOf(request).userId, (request.params as { id: string }).id)),
+    { preValidation: noBodyIsEmpty, preHandler: guard("users:unlock"), schema: { tags, security, summary: "Clear a login lockout and a second-factor lockout", params: IdParams, body: ProofBody, response: { 200: Envelope(Type.Object({ wasLocked: Type.Boolean() })) } } },
+    async (request) => ok(request, await unlockUser(identity, principalOf(request).userId, (request.params as { id: string }).id, proofOf(request.body))),
   );
   app.post(
     "/admin/users/:id/disable",
-    { config: { noBody: true }, preHandler: guard("users:disable"), schema: { tags, security, summary: "Disable an account and end its sessions", params: IdParams, response: { 200: Envelope(Type.Object({ sessionsRevoked: Type.Integer() })) } } },
-    async (request) => ok(request, await disableUser(identity, principalOf(request).userId, (request.params as { id: string }).id)),
+    {
+      preValidation: noBodyIsEmpty,
+      preHandler: guard("users:disable"),
+      schema: { tags, security, summary: "Disable an account and end its sessions (never the last active admin)", params: IdParams, body: ProofBody, response: { 200: Envelope(Type.Object({ sessionsRevoked: Type.Integer() })) } },
+    },
+    async (request) => ok(request, await disableUser(identity, principalOf(request).userId, (request.params as { id: string }).id, proofOf(request.body))),
   );
   app.put(
     "/admin/users/:id/roles",
     {
       preHandler: guard("users:roles"),
-      schema: { tags, security, summary: "Replace a user's roles (ends their sessions)", params: IdParams, body: Type.Object({ roles: Type.Array(Type.String({ maxLength: 50 }), { minItems: 1, maxItems: 10 }) }, { additionalProperties: false }), response: { 200: Envelope(Type.Object({ user: PublicUser })) } },
+      schema: {
+        tags,
+        security,
+        summary: "Replace a user's roles (ends their sessions; never demotes the last active admin)",
+        params: IdParams,
+        body: Type.Object({ roles: Type.Array(Type.String({ maxLength: 50 }), { minItems: 1, maxItems: 10 }), ...selfProof }, { additionalProperties: false }),
+        response: { 200: Envelope(Type.Object({ user: PublicUser })) },
+      },
     },
     async (request) => {
-      const user = await setRoles(identity, principalOf(request).userId, (request.params as { id: string }).id, (request.body as { roles: string[] }).roles);
-      return ok(request, { user: { id: user.id, email: user.email, name: user.name, roles: user.roles, mfaEnabled: user.mfaEnabled, createdAt: user.createdAt } });
+      const body = request.body as { roles: string[] } & Proof;
+      const user = await setRoles(identity, principalOf(request).userId, (request.params as { id: string }).id, body.roles, body);
+      return ok(request, { user: publicUser(user) });
     },
   );
   app.delete(

@@ -5,7 +5,7 @@ import { Envelope, ok } from "../../server/envelope.js";
 import type { Identity } from "../identity.js";
 import { login, verifyMfa } from "../flows/login.js";
 import { changePassword, forgotPassword, resetPassword } from "../flows/password.js";
-import { register } from "../flows/register.js";
+import { signUp } from "../flows/register.js";
 import { deleteSession, logout, logoutAll, refresh } from "../flows/sessions.js";
 import { guard, principalOf } from "../plugin.js";
 import { Code, Email, IdParams, MfaRequired, OpaqueToken, Password, PublicUser, Session, TokenPair } from "../schemas.js";
@@ -24,13 +24,24 @@ export const authRoutes: FastifyPluginAsync<{ identity: Identity }> = async (app
     "/auth/register",
     {
       config: { rateLimit: { policy: "register" }, idempotent: true },
-      schema: { tags, summary: "Create an account", body: Type.Object({ email: Email, password: Password }, { additionalProperties: false }), response: { 201: Envelope(Type.Object({ user: PublicUser })) } },
+      schema: {
+        tags,
+        summary: "Create an account",
+        description:
+          "Default (`AUTH_REGISTRATION_CONFLICT=silent`): 202 with the same body whether or not the email already has an account; a new account is mailed a verification link, the owner of an existing one a notice. `explicit`: 201 with the user, or 409 EMAIL_TAKEN.",
+        body: Type.Object({ email: Email, password: Password }, { additionalProperties: false }),
+        response: { 201: Envelope(Type.Object({ user: PublicUser })), 202: Envelope(Type.Object({ accepted: Type.Literal(true) })) },
+      },
     },
     async (request, reply) => {
       const body = request.body as { email: string; password: string };
-      const user = await register(identity, body);
-      reply.code(201);
-      return ok(request, { user });
+      const result = await signUp(identity, body);
+      if (identity.runtime.config.authRegistrationConflict === "explicit" && result.created) {
+        reply.code(201);
+        return ok(request, { user: result.user });
+      }
+      reply.code(202);
+      return ok(request, { accepted: true as const });
     },
   );
 
@@ -100,11 +111,18 @@ export const authRoutes: FastifyPluginAsync<{ identity: Identity }> = async (app
     "/auth/password/change",
     {
       preHandler: guard("me:write"),
-      schema: { tags, security: bearer, summary: "Change the password; ends every other session", body: Type.Object({ currentPassword: Password, newPassword: Password }, { additionalProperties: false }), response: { 200: Envelope(Type.Object({ sessionsRevoked: Type.Integer() })) } },
+      schema: {
+        tags,
+        security: bearer,
+        summary: "Change the password; ends every other session",
+        description: "Re-authenticates: `currentPassword` counts toward the login lockout, and `code` (TOTP or backup code) is required when MFA is on.",
+        body: Type.Object({ currentPassword: Password, newPassword: Password, code: Type.Optional(Code) }, { additionalProperties: false }),
+        response: { 200: Envelope(Type.Object({ sessionsRevoked: Type.Integer() })) },
+      },
     },
     async (request) => {
       const p = principalOf(request);
-      return ok(request, await changePassword(identity, p.userId, p.sessionId, request.body as { currentPassword: string; newPassword: string }));
+      return ok(request, await changePassword(identity, p.userId, p.sessionId, request.body as { currentPassword: string; newPassword: string; code?: string }));
     },
   );
 
@@ -123,7 +141,7 @@ export const authRoutes: FastifyPluginAsync<{ identity: Identity }> = async (app
 
   app.post(
     "/auth/password/reset",
-    { config: { rateLimit: { policy: "forgot" } }, schema: { tags, summary: "Set a new password with an emailed token; ends every session", body: Type.Object({ token: OpaqueToken, newPassword: Password }, { additionalProperties: false }), response: { 200: Envelope(Type.Object({ sessionsRevoked: Type.Integer() })) } } },
+    { config: { rateLimit: { policy: "forgot" } }, schema: { tags, summary: "Set a new password with an emailed token; ends every session and revokes every API key", body: Type.Object({ token: OpaqueToken, newPassword: Password }, { additionalProperties: false }), response: { 200: Envelope(Type.Object({ sessionsRevoked: Type.Integer(), apiKeysRevoked: Type.Integer() })) } } },
     async (request) => ok(request, await resetPassword(identity, request.body as { token: string; newPassword: string })),
   );
 };

@@ -6,7 +6,7 @@ import type { Identity } from "../identity.js";
 import { createApiKey, listApiKeys, revokeApiKey } from "../flows/api-keys.js";
 import { getMe, updateMe } from "../flows/profile.js";
 import { guard, principalOf } from "../plugin.js";
-import { ApiKey, IdParams, PublicUser } from "../schemas.js";
+import { ApiKey, Code, IdParams, Password, PublicUser } from "../schemas.js";
 
 const security = [{ bearer: [] }];
 
@@ -41,15 +41,22 @@ export const meRoutes: FastifyPluginAsync<{ identity: Identity }> = async (app, 
         tags,
         security,
         summary: "Create an API key (the key is shown once)",
+        description: "A key with a scope ending in `:write` or an admin permission needs the owner's `password` again (and `code` when MFA is on), also when an API key asks.",
         body: Type.Object(
-          { name: Type.String({ minLength: 1, maxLength: 100 }), scopes: Type.Array(Type.String({ maxLength: 130 }), { maxItems: 64 }), expiresAt: Type.Optional(Type.String({ format: "date-time", maxLength: 64 })) },
+          {
+            name: Type.String({ minLength: 1, maxLength: 100 }),
+            scopes: Type.Array(Type.String({ maxLength: 130 }), { maxItems: 64 }),
+            expiresAt: Type.Optional(Type.String({ format: "date-time", maxLength: 64 })),
+            password: Type.Optional(Password),
+            code: Type.Optional(Code),
+          },
           { additionalProperties: false },
         ),
         response: { 201: Envelope(Type.Composite([ApiKey, Type.Object({ key: Type.String() })])) },
       },
     },
     async (request, reply) => {
-      const created = await createApiKey(identity, principalOf(request), request.body as { name: string; scopes: string[]; expiresAt?: string });
+      const created = await createApiKey(identity, principalOf(request), request.body as { name: string; scopes: string[]; expiresAt?: string; password?: string; code?: string });
       reply.code(201);
       return ok(request, created);
     },

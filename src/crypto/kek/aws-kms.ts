@@ -12,9 +12,15 @@
  * attempt's AbortSignal passed to the SDK; the SDK's own retries are off on
  * the client made here, so one retry budget (the upstream's, with jitter)
  * and one deadline per attempt apply.
+ *
+ * The SDK is an optional peer package: it is imported when the provider is
+ * created (`AwsKmsKek.open`) or, for a provider constructed directly, on its
+ * first call; deployments on another KEK provider never load it.
  */
-import { DecryptCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand, KMSClient, RotateKeyOnDemandCommand } from "@aws-sdk/client-kms";
+import type * as KmsSdk from "@aws-sdk/client-kms";
+import type { KMSClient } from "@aws-sdk/client-kms";
 import type { Logger } from "pino";
+import { loadOptionalPackage, OptionalPackageMissing, type PackageImporter } from "../../config/optional-package.js";
 import { createUpstream, isTransientAwsError, type Upstream } from "../../resilience/index.js";
 import type { EncryptionContext } from "../context.js";
 import { DecryptionFailed, KekUnavailableError } from "../errors.js";
@@ -39,26 +45,54 @@ export interface AwsKmsKekOptions {
   upstream?: Upstream;
 }
 
+type Sdk = typeof KmsSdk;
+
+/** The KMS SDK; OptionalPackageMissing names the package when it is not installed. */
+export function loadKmsSdk(importer?: PackageImporter): Promise<Sdk> {
+  return loadOptionalPackage<Sdk>("@aws-sdk/client-kms", "KEK provider 'aws-kms'", importer);
+}
+
 /** Errors that mean "this wrapped key is not valid for that key and context". */
 const REJECTED = new Set(["InvalidCiphertextException", "IncorrectKeyException", "NotFoundException", "InvalidKeyUsageException", "ValidationException"]);
 
 export class AwsKmsKek implements KekProvider {
   readonly name = "aws-kms" as const;
-  private readonly client: KMSClient;
   private readonly upstream: Upstream;
+  private sdk: Promise<Sdk> | undefined;
+  /** The client made here (none when the options gave one); destroyed by close(). */
+  private ownClient: KMSClient | undefined;
   private arn: string | undefined;
 
-  constructor(private readonly o: AwsKmsKekOptions) {
-    this.client = o.client ?? new KMSClient({ maxAttempts: 1 });
+  /** @param sdk the loaded SDK; without it the SDK is imported on the first call. */
+  constructor(
+    private readonly o: AwsKmsKekOptions,
+    sdk?: Sdk,
+  ) {
+    if (sdk) this.sdk = Promise.resolve(sdk);
     this.upstream = o.upstream ?? createUpstream(AWS_KMS_UPSTREAM, { ...awsKmsUpstreamOptions(), log: o.log });
   }
 
-  /** One SDK call through the upstream, the attempt's signal passed on (an abandoned attempt stops on the wire). */
-  private send<T>(idempotent: boolean, call: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
-    return this.upstream.execute(call, { idempotent });
+  /** Loads the SDK first, so a deployment without it fails at start-up naming the package. */
+  static async open(o: AwsKmsKekOptions, importer?: PackageImporter): Promise<AwsKmsKek> {
+    return new AwsKmsKek(o, await loadKmsSdk(importer));
   }
 
-  private unavailable(err: unknown, what: string): KekUnavailableError {
+  /** The SDK and the client, the client made on first use. */
+  private async kms(): Promise<{ sdk: Sdk; client: KMSClient }> {
+    const sdk = await (this.sdk ??= loadKmsSdk());
+    const client = this.o.client ?? (this.ownClient ??= new sdk.KMSClient({ maxAttempts: 1 }));
+    return { sdk, client };
+  }
+
+  /** One SDK call through the upstream, the attempt's signal passed on (an abandoned attempt stops on the wire). */
+  private async send<T>(idempotent: boolean, call: (kms: { sdk: Sdk; client: KMSClient }, abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+    const kms = await this.kms();
+    return this.upstream.execute((abortSignal) => call(kms, abortSignal), { idempotent });
+  }
+
+  /** The error for a failed call; a missing SDK keeps its own error, which names the package. */
+  private unavailable(err: unknown, what: string): Error {
+    if (err instanceof OptionalPackageMissing) return err;
     return kmsCallError(`AWS KMS ${what}`, err, isTransientAwsError, (e) => e.name);
   }
 
@@ -69,7 +103,7 @@ export class AwsKmsKek implements KekProvider {
   async current(): Promise<KekRef> {
     if (this.arn === undefined) {
       try {
-        const res = await this.send(true, (abortSignal) => this.client.send(new DescribeKeyCommand({ KeyId: this.o.keyId }), { abortSignal }));
+        const res = await this.send(true, ({ sdk, client }, abortSignal) => client.send(new sdk.DescribeKeyCommand({ KeyId: this.o.keyId }), { abortSignal }));
         this.arn = res.KeyMetadata?.Arn;
       } catch (err) {
         throw this.unavailable(err, "DescribeKey");
@@ -82,8 +116,8 @@ export class AwsKmsKek implements KekProvider {
   async generateDataKey(context: EncryptionContext): Promise<GeneratedKey> {
     let res;
     try {
-      res = await this.send(true, (abortSignal) =>
-        this.client.send(new GenerateDataKeyCommand({ KeyId: this.o.keyId, KeySpec: "AES_256", EncryptionContext: { ...context } }), { abortSignal }),
+      res = await this.send(true, ({ sdk, client }, abortSignal) =>
+        client.send(new sdk.GenerateDataKeyCommand({ KeyId: this.o.keyId, KeySpec: "AES_256", EncryptionContext: { ...context } }), { abortSignal }),
       );
     } catch (err) {
       throw this.unavailable(err, "GenerateDataKey");
@@ -96,7 +130,7 @@ export class AwsKmsKek implements KekProvider {
   async wrap(dek: Buffer, context: EncryptionContext): Promise<WrappedKey> {
     let res;
     try {
-      res = await this.send(true, (abortSignal) => this.client.send(new EncryptCommand({ KeyId: this.o.keyId, Plaintext: dek, EncryptionContext: { ...context } }), { abortSignal }));
+      res = await this.send(true, ({ sdk, client }, abortSignal) => client.send(new sdk.EncryptCommand({ KeyId: this.o.keyId, Plaintext: dek, EncryptionContext: { ...context } }), { abortSignal }));
     } catch (err) {
       throw this.unavailable(err, "Encrypt");
     }
@@ -108,7 +142,7 @@ export class AwsKmsKek implements KekProvider {
     if (ref.provider !== "aws-kms" || ref.version !== 1) throw new DecryptionFailed();
     let res;
     try {
-      res = await this.send(true, (abortSignal) => this.client.send(new DecryptCommand({ KeyId: ref.keyId, CiphertextBlob: wrapped, EncryptionContext: { ...context } }), { abortSignal }));
+      res = await this.send(true, ({ sdk, client }, abortSignal) => client.send(new sdk.DecryptCommand({ KeyId: ref.keyId, CiphertextBlob: wrapped, EncryptionContext: { ...context } }), { abortSignal }));
     } catch (err) {
       if (REJECTED.has((err as Error).name)) throw new DecryptionFailed();
       throw this.unavailable(err, "Decrypt");
@@ -121,7 +155,7 @@ export class AwsKmsKek implements KekProvider {
     const ref = await this.current();
     try {
       // Not idempotent: each call rotates again (and counts against KMS's on-demand rotation quota).
-      await this.send(false, (abortSignal) => this.client.send(new RotateKeyOnDemandCommand({ KeyId: ref.keyId }), { abortSignal }));
+      await this.send(false, ({ sdk, client }, abortSignal) => client.send(new sdk.RotateKeyOnDemandCommand({ KeyId: ref.keyId }), { abortSignal }));
     } catch (err) {
       throw this.unavailable(err, "RotateKeyOnDemand");
     }
@@ -139,6 +173,6 @@ export class AwsKmsKek implements KekProvider {
   }
 
   async close(): Promise<void> {
-    if (!this.o.client) this.client.destroy();
+    this.ownClient?.destroy();
   }
 }

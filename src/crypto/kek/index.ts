@@ -71,7 +71,7 @@ export async function createKekProvider(d: KekDeps): Promise<KekProvider> {
         clock: d.clock,
       });
     case "aws-kms":
-      return new AwsKmsKek({
+      return AwsKmsKek.open({
         keyId: required(config.awsKmsKeyId, "AWS_KMS_KEY_ID", "aws-kms"),
         log,
         ...(d.upstreams ? { upstream: d.upstreams.create(AWS_KMS_UPSTREAM, awsKmsUpstreamOptions()) } : {}),

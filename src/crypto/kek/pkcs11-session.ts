@@ -1,11 +1,12 @@
 /**
  * A logged-in PKCS#11 session on the token with a given label, through
- * pkcs11js (loaded on first use, so installs without an HSM never load the
- * native addon). PKCS#11 calls are synchronous and short; Node runs one at a
+ * pkcs11js: an optional peer package, loaded when a session is opened, so
+ * installs without an HSM neither compile nor load the native addon. PKCS#11 calls are synchronous and short; Node runs one at a
  * time, so one session serves the whole process (PKCS#11 v2.40 §5.6: a session
  * must not be used by two threads at once, which cannot happen here).
  */
 import type * as Pkcs11Js from "pkcs11js";
+import { loadOptionalPackage, type PackageImporter } from "../../config/optional-package.js";
 
 type Pkcs11Module = typeof Pkcs11Js;
 
@@ -19,8 +20,9 @@ const CKR_USER_ALREADY_LOGGED_IN = 0x100;
  */
 export const SESSION_LOST_CODES = new Set([0x30, 0x31, 0x32, 0x60, 0x82, 0xb0, 0xb3, 0xe0, 0x101, 0x190]);
 
-export async function loadPkcs11js(): Promise<Pkcs11Module> {
-  const mod = (await import("pkcs11js")) as Pkcs11Module & { default?: Pkcs11Module };
+/** The pkcs11js module; OptionalPackageMissing names the package when it is not installed. */
+export async function loadPkcs11js(importer?: PackageImporter): Promise<Pkcs11Module> {
+  const mod = await loadOptionalPackage<Pkcs11Module & { default?: Pkcs11Module }>("pkcs11js", "KEK provider 'pkcs11'", importer);
   return mod.default ?? mod;
 }
 

@@ -12,6 +12,7 @@
 import { randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
+import { OptionalPackageMissing } from "../../config/optional-package.js";
 import { acquireLease, releaseLease } from "../../db/leases.js";
 import type { Tables } from "../../db/tables.js";
 import type { Clock } from "../../runtime/clock.js";
@@ -52,6 +53,7 @@ export class Pkcs11Kek implements KekProvider {
     try {
       return new Pkcs11Kek(o, await Pkcs11Session.open(o.modulePath, o.tokenLabel, o.pin));
     } catch (err) {
+      if (err instanceof OptionalPackageMissing) throw err;
       throw new KekUnavailableError(`PKCS#11: cannot open a session on token '${o.tokenLabel}' with module ${o.modulePath}: ${(err as Error).message}`, { cause: err });
     }
   }

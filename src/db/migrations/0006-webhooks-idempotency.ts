@@ -7,8 +7,7 @@
  * payload is stored as an rp1 ciphertext (it may hold personal data).
  *
  * Idempotency keys need no table: they live in the kv store with a TTL
- * (src/idempotency); the number is shared with them because both arrived
- * together in issue 5.
+ * (src/idempotency).
  */
 import { sql, type Kysely } from "kysely";
 

@@ -11,6 +11,11 @@ import * as m0005filesQuotas from "./0005-files-quotas.js";
 import * as m0006webhooksIdempotency from "./0006-webhooks-idempotency.js";
 import * as m0010audit from "./0010-audit.js";
 import * as m0011consents from "./0011-consents.js";
+import * as m0012emailVerification from "./0012-email-verification.js";
+import * as m0013identityHardening from "./0013-identity-hardening.js";
+import * as m0014blobDeletions from "./0014-blob-deletions.js";
+import * as m0015webhookDedupe from "./0015-webhook-dedupe.js";
+import * as m0016apiKeyLineage from "./0016-api-key-lineage.js";
 
 export const migrations: Record<string, Migration> = {
   "0001-foundation": m0001,
@@ -21,4 +26,9 @@ export const migrations: Record<string, Migration> = {
   "0006-webhooks-idempotency": m0006webhooksIdempotency,
   "0010-audit": m0010audit,
   "0011-consents": m0011consents,
+  "0012-email-verification": m0012emailVerification,
+  "0013-identity-hardening": m0013identityHardening,
+  "0014-blob-deletions": m0014blobDeletions,
+  "0015-webhook-dedupe": m0015webhookDedupe,
+  "0016-api-key-lineage": m0016apiKeyLineage,
 };

@@ -7,9 +7,11 @@
  * moves between; the VersionId is reported as the version.
  *
  * Credentials come from the SDK's default chain (environment, shared config,
- * instance / task role); Rampart never reads AWS keys itself. The SDK is
- * loaded on first use, so deployments without `aws:` never pay for it; the
- * client is shared by every `aws:` provider of a chain, which owns and closes it.
+ * instance / task role); Rampart never reads AWS keys itself. The SDK is an
+ * optional peer package loaded on first use, so deployments without `aws:`
+ * neither install nor load it (without it, a load fails naming the package);
+ * the client is shared by every `aws:` provider of a chain, which owns and
+ * closes it.
  *
  * Calls run through the `secrets.aws` upstream (../upstream.ts), the
  * attempt's signal passed to the SDK as `abortSignal`. Throttling, 5xx and
@@ -17,6 +19,7 @@
  */
 import type * as SecretsManagerSdk from "@aws-sdk/client-secrets-manager";
 import type { GetSecretValueCommandOutput, ListSecretsCommandOutput, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { loadOptionalPackage, OptionalPackageMissing, type PackageImporter } from "../../config/optional-package.js";
 import { isTransientAwsError, type Upstream } from "../../resilience/index.js";
 import { ProviderError } from "../errors.js";
 import { isSecretName } from "../names.js";
@@ -34,9 +37,24 @@ export interface AwsClientHandle {
   readonly client: SecretsManagerClient;
 }
 
+/** The Secrets Manager SDK; OptionalPackageMissing names the package when it is not installed. */
+export function loadSecretsManagerSdk(importer?: PackageImporter): Promise<typeof SecretsManagerSdk> {
+  return loadOptionalPackage<typeof SecretsManagerSdk>("@aws-sdk/client-secrets-manager", "Secrets provider 'aws:'", importer);
+}
+
 /** A handle for a client the caller made (and closes). */
 export async function awsClientHandle(client: SecretsManagerClient): Promise<AwsClientHandle> {
-  return { sdk: await import("@aws-sdk/client-secrets-manager"), client };
+  return { sdk: await loadSecretsManagerSdk(), client };
+}
+
+/** Connects, a missing SDK reported as a permanent provider failure whose reason names the package. */
+async function connectOrFail(connect: () => Promise<AwsClientHandle>): Promise<AwsClientHandle> {
+  try {
+    return await connect();
+  } catch (err) {
+    if (err instanceof OptionalPackageMissing) throw new ProviderError(err.message, { cause: err, transient: false });
+    throw err;
+  }
 }
 
 /** AWS error name, HTTP status and AWS's own message: these never carry a secret value. */
@@ -79,7 +97,7 @@ export class AwsSecretsProvider implements SecretProvider {
   }
 
   private async fetch(name: string, stage: Stage, signal: AbortSignal): Promise<SecretValue | undefined> {
-    const { sdk, client } = await this.connect();
+    const { sdk, client } = await connectOrFail(this.connect);
     let out: GetSecretValueCommandOutput;
     try {
       out = await client.send(new sdk.GetSecretValueCommand({ SecretId: this.prefix + name, VersionStage: stage }), { abortSignal: signal });
@@ -98,7 +116,7 @@ export class AwsSecretsProvider implements SecretProvider {
   }
 
   async list(signal: AbortSignal): Promise<SecretListing[]> {
-    const { sdk, client } = await this.connect();
+    const { sdk, client } = await connectOrFail(this.connect);
     const out: SecretListing[] = [];
     let nextToken: string | undefined;
     for (let page = 0; page < MAX_LIST_PAGES; page++) {

@@ -6,7 +6,7 @@
  */
 import fp from "fastify-plugin";
 import type { FastifyError, FastifyPluginCallback, FastifyReply, FastifyRequest } from "fastify";
-import { errorCatalogue, isRampartError, toEnvelope, toProblem, type ErrorCode } from "../../errors/index.js";
+import { errorCatalogue, isRampartError, RampartError, toEnvelope, toProblem, type ErrorCode } from "../../errors/index.js";
 import type { Logger } from "../../log/index.js";
 import { validationDetails } from "../validation.js";
 
@@ -64,13 +64,16 @@ export function mapError(err: unknown): Mapped {
   return { code: "INTERNAL_ERROR", message: errorCatalogue.INTERNAL_ERROR.message };
 }
 
-function wantsProblem(request: FastifyRequest): boolean {
+/** Whether the client asked for RFC 9457 problem+json (and did not refuse it with q=0). */
+export function wantsProblem(request: FastifyRequest): boolean {
   const accept = request.headers.accept;
   return typeof accept === "string" && /application\/problem\+json(?!\s*;\s*q=0(?:\.0*)?\s*(?:,|$))/i.test(accept);
 }
 
-export function sendError(request: FastifyRequest, reply: FastifyReply, mapped: Mapped): FastifyReply {
+export function sendError(request: FastifyRequest, reply: FastifyReply, mapped: Mapped, securityHeaders?: Record<string, string>): FastifyReply {
   const status = errorCatalogue[mapped.code].status;
+  // An error thrown by a hook that runs before the security-headers hook would otherwise leave without them.
+  if (securityHeaders) reply.headers(securityHeaders);
   reply.header("x-request-id", request.id);
   if (mapped.headers) for (const [k, v] of Object.entries(mapped.headers)) reply.header(k, v);
   reply.code(status);
@@ -81,7 +84,26 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, mapped: 
   return reply.type("application/json; charset=utf-8").send(toEnvelope(mapped.code, mapped.message, request.id, mapped.details));
 }
 
-const plugin: FastifyPluginCallback<{ log: Logger }> = (app, opts, done) => {
+export interface ErrorsPluginOptions {
+  log: Logger;
+  /** Security headers every error answer carries, whichever hook failed (src/http/headers.ts `securityHeaderBlock`). */
+  securityHeaders?: readonly (readonly [string, string])[];
+}
+
+const plugin: FastifyPluginCallback<ErrorsPluginOptions> = (app, opts, done) => {
+  const securityHeaders = opts.securityHeaders ? Object.freeze(Object.fromEntries(opts.securityHeaders)) : undefined;
+  // While the app closes, requests still arriving on open connections are refused with the envelope
+  // (Fastify's own closing answer is a bare JSON body without headers; the app turns it off).
+  let closing = false;
+  app.addHook("preClose", (next) => {
+    closing = true;
+    next();
+  });
+  app.addHook("onRequest", (_request, reply, next) => {
+    if (!closing) return next();
+    reply.header("connection", "close");
+    next(new RampartError("SERVICE_UNAVAILABLE", { message: "The server is shutting down; retry on another connection." }));
+  });
   app.setErrorHandler((err, request, reply) => {
     const mapped = mapError(err);
     if (mapped.code === "INTERNAL_ERROR") {
@@ -89,9 +111,9 @@ const plugin: FastifyPluginCallback<{ log: Logger }> = (app, opts, done) => {
     } else if (errorCatalogue[mapped.code].status >= 500) {
       opts.log.warn({ err, traceId: request.id }, "service unavailable");
     }
-    return sendError(request, reply, mapped);
+    return sendError(request, reply, mapped, securityHeaders);
   });
-  app.setNotFoundHandler((request, reply) => sendError(request, reply, { code: "NOT_FOUND", message: "No route matches this method and path." }));
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, { code: "NOT_FOUND", message: "No route matches this method and path." }, securityHeaders));
   done();
 };
 

@@ -34,6 +34,10 @@ function onePart(): RampartError {
 }
 
 /** Errors of the multipart parser, as catalogue errors. */
+function notUnicodeName(): RampartError {
+  return new RampartError("VALIDATION_FAILED", { message: "The request contains text that is not valid Unicode.", details: { fields: [{ path: "body.file.filename", message: "is not valid Unicode" }] } });
+}
+
 function fromMultipart(err: unknown): unknown {
   if (isRampartError(err)) return err;
   const code = (err as { code?: unknown }).code;
@@ -67,6 +71,9 @@ export const fileRoutes: FastifyPluginAsync<FileRoutesOptions> = async (app, opt
           request.raw.unpipe();
           request.raw.pause();
         });
+        // The multipart parser decodes the name as UTF-8 and marks undecodable bytes with U+FFFD:
+        // refuse them like every other text field (src/server/unicode.ts) instead of storing the mark.
+        if (part.filename.includes("\uFFFD")) throw notUnicodeName();
         staged = await files.stage(userId, part.filename, part.file);
       }
       if (!staged) throw new RampartError("VALIDATION_FAILED", { message: "The body holds no file.", details: { fields: [{ path: "body.file", message: "is required" }] } });

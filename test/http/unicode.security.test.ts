@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApp, type TestApp } from "../helpers/app.js";
 import { call, credentials, registerAndLogin } from "../helpers/api.js";
 import { testModes } from "../helpers/modes.js";
+import { filePart, multipart, png } from "../files/fixtures.js";
 
 interface Problem {
   statusCode: number;
@@ -127,5 +128,20 @@ describe.each(testModes())("well-formed Unicode on the wire (%s)", (mode) => {
     // Valid percent-encoding passes ("%35" is "5").
     const fine = await call(t.app, { method: "GET", url: "/v1/files?limit=%35", token: user.accessToken });
     expect(fine.statusCode, fine.body).toBe(200);
+  });
+
+  it("refuses a multipart file name with invalid UTF-8 bytes, naming it, and stores no file", async () => {
+    const { payload, headers } = multipart([filePart("photo-@@.png", png(), "image/png")]);
+    const at = payload.indexOf("@@");
+    const body = Buffer.concat([payload.subarray(0, at), Buffer.from([0xff, 0xfe]), payload.subarray(at + 2)]);
+    const res = await t.app.inject({ method: "POST", url: "/v1/files", payload: body, headers: { ...headers, authorization: `Bearer ${user.accessToken}` } });
+    expectRefused(res, ["body.file.filename"]);
+    const list = await call(t.app, { method: "GET", url: "/v1/files", token: user.accessToken });
+    expect(list.statusCode).toBe(200);
+    expect(list.data.files).toEqual([]);
+    // The same upload with a well-formed name is stored.
+    const ok = multipart([filePart("photo-é.png", png(), "image/png")]);
+    const stored = await t.app.inject({ method: "POST", url: "/v1/files", payload: ok.payload, headers: { ...ok.headers, authorization: `Bearer ${user.accessToken}` } });
+    expect(stored.statusCode, stored.body).toBe(201);
   });
 });

@@ -5,6 +5,7 @@
  * target alternate over several rounds so drift (thermal, other load) hits both.
  */
 import { spawn } from "node:child_process";
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 
@@ -15,36 +16,68 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-export async function startBenchServer(env: Record<string, string>): Promise<BenchServer> {
+export interface StartOptions {
+  /**
+   * Write the server's stdout (its logs) to this file instead of a pipe to the
+   * benchmark process, so reading log lines costs the load generator nothing.
+   */
+  logFile?: string;
+  /** The script to run (default bench/lib/server.ts, the real `serve`). */
+  script?: string;
+}
+
+export async function startBenchServer(env: Record<string, string>, options: StartOptions = {}): Promise<BenchServer & { pid: number }> {
+  const logFd = options.logFile ? openSync(options.logFile, "a") : undefined;
+  const urlFile = options.logFile ? `${options.logFile}.url` : undefined;
   // BENCH_NODE_ARGS: extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile a run.
-  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(" ") ?? []), "--import", "tsx", "bench/lib/server.ts"], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(" ") ?? []), "--import", "tsx", options.script ?? "bench/lib/server.ts"], {
     cwd: ROOT,
     // NODE_ENV=test: production would refuse the development keys and plain-HTTP URL of a local benchmark (preflight).
     // Rate limiting off unless a benchmark turns it on: a load test from one IP would only measure refusals.
-    env: { PATH: process.env.PATH ?? "", NODE_ENV: "test", LOG_LEVEL: "warn", PORT: "0", RATE_LIMIT_ENABLED: "false", ...env },
-    stdio: ["ignore", "pipe", "inherit"],
+    env: { PATH: process.env.PATH ?? "", NODE_ENV: "test", LOG_LEVEL: "warn", PORT: "0", RATE_LIMIT_ENABLED: "false", ...(urlFile ? { BENCH_URL_FILE: urlFile } : {}), ...env },
+    stdio: ["ignore", logFd ?? "pipe", "inherit"],
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /URL (\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.on("exit", (code) => reject(new Error(`bench server exited with ${code}: ${out}`)));
-  });
+  if (logFd !== undefined) closeSync(logFd);
+  const exited = new Promise<never>((_, reject) => child.on("exit", (code) => reject(new Error(`bench server exited with ${code}`))));
+  const url = await Promise.race([
+    exited,
+    urlFile
+      ? pollFile(urlFile)
+      : new Promise<string>((resolve) => {
+          let out = "";
+          child.stdout!.on("data", (d: Buffer) => {
+            out += d.toString();
+            const m = /URL (\S+)/.exec(out);
+            if (m) resolve(m[1]!);
+          });
+        }),
+  ]);
+  exited.catch(() => undefined);
   // Errors the server logs during a run are shown, so a failing benchmark says why.
-  child.stdout.on("data", (d: Buffer) => {
+  child.stdout?.on("data", (d: Buffer) => {
     for (const line of d.toString().split("\n")) if (line.includes('"level":"error"')) process.stderr.write(`bench server: ${line.slice(0, 2000)}\n`);
   });
   return {
     url,
+    pid: child.pid!,
     stop: () =>
       new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
         child.on("exit", () => resolve());
         child.kill("SIGTERM");
       }),
   };
+}
+
+/** Waits for a file that holds `URL <url>` and returns the url. */
+async function pollFile(path: string): Promise<string> {
+  for (;;) {
+    if (existsSync(path)) {
+      const m = /URL (\S+)/.exec(readFileSync(path, "utf8"));
+      if (m) return m[1]!;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 export interface LoadOptions {

@@ -9,7 +9,6 @@ import { RampartError } from "../errors/index.js";
 import { isApiKeyShaped } from "./api-keys/index.js";
 import { apiKeyPrincipal } from "./flows/api-keys.js";
 import type { Identity } from "./identity.js";
-import { permissionsOf } from "./permissions.js";
 import type { Principal } from "./principal.js";
 
 export function bearerCredential(header: string | undefined): string | undefined {
@@ -27,5 +26,5 @@ export async function authenticate(identity: Identity, authorization: string | u
     return principal;
   }
   const claims = await identity.tokens.verify(credential);
-  return { kind: "session", userId: claims.sub, roles: claims.roles, permissions: permissionsOf(claims.roles), sessionId: claims.sid, scopes: [] };
+  return { kind: "session", userId: claims.sub, roles: claims.roles, permissions: identity.permissions.permissionsOf(claims.roles), sessionId: claims.sid, scopes: [] };
 }

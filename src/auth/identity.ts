@@ -8,6 +8,7 @@ import type { Runtime } from "../runtime/index.js";
 import { createMailTransport, SMTP_UPSTREAM, smtpUpstreamOptions, type MailTransport } from "../mail/index.js";
 import { Outbox } from "../mail/outbox.js";
 import { Lockout } from "./lockout.js";
+import { PermissionRegistry, type PermissionOptions } from "./permissions.js";
 import { createPasswordHasher, createPasswordPolicy, type PasswordHasher, type PasswordPolicy } from "./password/index.js";
 import { RevocationList, revocationRetentionMs } from "./revocation/index.js";
 import { Sessions } from "./sessions.js";
@@ -20,6 +21,8 @@ import { Users } from "./users.js";
 export interface Identity {
   readonly runtime: Runtime;
   readonly users: Users;
+  /** The permissions and roles (built-in and the app's) every guard and credential is checked against. */
+  readonly permissions: PermissionRegistry;
   readonly hasher: PasswordHasher;
   readonly policy: PasswordPolicy;
   /** Password failures per account (email blind index): login and re-authentication alike. */
@@ -46,7 +49,7 @@ export interface Identity {
   close(): Promise<void>;
 }
 
-export interface IdentityOptions {
+export interface IdentityOptions extends PermissionOptions {
   /** Override the password hasher (tests use the OWASP floor; production config decides). */
   hasher?: PasswordHasher;
   policy?: PasswordPolicy;
@@ -56,6 +59,8 @@ export interface IdentityOptions {
 
 export async function createIdentity(runtime: Runtime, options: IdentityOptions = {}): Promise<Identity> {
   const { config, db, kv, clock, log, crypto } = runtime;
+  // Validated before anything opens: a bad permission or role fails the start, naming it.
+  const permissions = PermissionRegistry.create({ ...(options.permissions ? { permissions: options.permissions } : {}), ...(options.roles ? { roles: options.roles } : {}) });
   const now = () => clock.now();
   const settings = settingsFromConfig(config);
   const sealer: Sealer = {
@@ -98,6 +103,7 @@ export async function createIdentity(runtime: Runtime, options: IdentityOptions 
     return {
       runtime,
       users,
+      permissions,
       hasher,
       policy,
       lockout: new Lockout(kv),

@@ -6,8 +6,19 @@
 export { createIdentity, type Identity, type IdentityOptions } from "./identity.js";
 export { authPlugin, guard, principalOf, type AuthPluginOptions } from "./plugin.js";
 export { authenticate, bearerCredential } from "./authenticate.js";
-export { identityRoutes } from "./routes/index.js";
-export { PERMISSIONS, ROLES, ROLE_NAMES, permissionsOf, isPermission, type Permission } from "./permissions.js";
+export { identityRoutes, apiKeyRoutes, adminUserRoutes, type IdentityRouteOptions } from "./routes/index.js";
+export {
+  PERMISSIONS,
+  BUILT_IN_ROLES,
+  SESSION_ONLY,
+  PERMISSION_PATTERN,
+  PermissionRegistry,
+  PermissionConfigError,
+  type Permission,
+  type BuiltInPermission,
+  type AppPermissions,
+  type PermissionOptions,
+} from "./permissions.js";
 export { can, type Principal } from "./principal.js";
 export { Lockout, DEFAULT_LOCKOUT, type LockoutPolicy } from "./lockout.js";
 export { reauthenticate, checkPassword, checkCode, type ReauthProof, type ReauthOptions } from "./reauth.js";

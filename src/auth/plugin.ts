@@ -6,13 +6,13 @@
  * rate limiting (src/server/app.ts).
  */
 import fp from "fastify-plugin";
-import type { FastifyPluginAsync, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
+import type { FastifyPluginAsync, FastifyRequest, preHandlerAsyncHookHandler, RouteOptions } from "fastify";
 import { RampartError } from "../errors/index.js";
 import type { Runtime } from "../runtime/index.js";
 import { authenticate } from "./authenticate.js";
 import { ensureBootstrapAdmin } from "./flows/bootstrap.js";
 import { createIdentity, type Identity, type IdentityOptions } from "./identity.js";
-import type { Permission } from "./permissions.js";
+import { PermissionConfigError, type Permission } from "./permissions.js";
 import type { Principal } from "./principal.js";
 
 declare module "fastify" {
@@ -36,22 +36,53 @@ export function principalOf(request: FastifyRequest): Principal {
   throw request.authError ?? new RampartError("UNAUTHENTICATED", { headers: { "www-authenticate": 'Bearer realm="rampart"' } });
 }
 
+/** Where a guard keeps the permissions it requires, for the start-up check of the routes using it. */
+const REQUIRES = Symbol("rampart.guard.requires");
+
+/** A route hook made by `guard()`, carrying the permissions it requires. */
+export type GuardHook = preHandlerAsyncHookHandler & { readonly [REQUIRES]: readonly string[] };
+
 /**
  * A preHandler that requires an authenticated principal holding every one of
- * `permissions`. A route lists the permission of each kind of data it returns
- * (an export of sessions, keys and files needs all three reads), so no route
- * hands a credential more than it could read directly.
+ * `permissions` (none: authenticated only). A route lists the permission of
+ * each kind of data it returns (an export of sessions, keys and files needs
+ * all three reads), so no route hands a credential more than it could read
+ * directly. Typed over the built-in permissions and the app's `AppPermissions`;
+ * a name the identity's registry does not know fails the app's start.
  */
-export function guard(...permissions: Permission[]): preHandlerAsyncHookHandler {
-  return async (request) => {
+export function guard(...permissions: Permission[]): GuardHook {
+  const required = Object.freeze([...permissions]);
+  const hook: preHandlerAsyncHookHandler = async (request) => {
     const principal = principalOf(request);
-    if (permissions.some((p) => !principal.permissions.has(p))) throw new RampartError("FORBIDDEN");
+    if (required.some((p) => !principal.permissions.has(p))) throw new RampartError("FORBIDDEN");
   };
+  return Object.assign(hook, { [REQUIRES]: required });
+}
+
+/** The permissions required by the guards among a route's hooks. */
+function guardedPermissions(route: RouteOptions): string[] {
+  const out: string[] = [];
+  for (const hooks of [route.onRequest, route.preParsing, route.preValidation, route.preHandler]) {
+    for (const h of Array.isArray(hooks) ? hooks : hooks ? [hooks] : []) {
+      const required = (h as Partial<GuardHook>)[REQUIRES];
+      if (required) out.push(...required);
+    }
+  }
+  return out;
 }
 
 const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app, opts) => {
   const identity = await createIdentity(opts.runtime, opts.identity);
   app.decorate("identity", identity);
+  // A guard is built before the registry is known (at the route's declaration): its names are
+  // checked against the registry as each route is added, and the start fails naming the unknown ones.
+  const unknown: string[] = [];
+  app.addHook("onRoute", (route) => {
+    for (const p of guardedPermissions(route)) if (!identity.permissions.has(p)) unknown.push(`'${p}' (${String(route.method)} ${route.url})`);
+  });
+  app.addHook("onReady", async () => {
+    if (unknown.length > 0) throw new PermissionConfigError(`guard: unknown permission ${unknown.join(", ")}; declare it in the \`permissions\` option`);
+  });
   // Closing starts: logins still queued for a hash get 503 + Retry-After (another instance takes
   // them) while the ones computing finish; the app then waits for their requests (plugins/inflight.ts).
   app.addHook("preClose", (done) => {

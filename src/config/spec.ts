@@ -4,7 +4,8 @@
  * This table is the single source for the loader, `rampart config` and the
  * README's configuration table (a test keeps the README in step).
  */
-import { boolean, purposeList, host, httpUrl, integer, nonEmpty, oneOf, trustProxy, urlWithScheme } from "./parsers.js";
+import { boolean, ConfigValueError, purposeList, host, httpUrl, integer, nonEmpty, oneOf, trustProxy, urlWithScheme } from "./parsers.js";
+import { isKekProviderName } from "../crypto/kek/types.js";
 import { corsOrigins } from "../http/cors-origins.js";
 import { DEFAULT_ALLOWED_TYPES, parseAllowedTypes } from "../files/types.js";
 import { DEFAULT_PLANS_JSON, parsePlanName, parsePlans } from "../quotas/plans.js";
@@ -48,17 +49,17 @@ export const configSpec = {
   // --- secrets (src/secrets) ---
   secretsProviders: v({
     env: "RAMPART_SECRETS",
-    // The grammar is checked here so a typo stops the boot (src/secrets/chain.ts
-    // builds the providers from it); oneOf() raises the loader's error listing the accepted forms.
+    // The form `scheme[:argument]` is checked here; the scheme and its argument are checked
+    // against the runtime's secrets provider registry (built-ins and the app's) at start.
     parse: (raw: string): string[] => {
       const entries = raw.split(",").map((e) => e.trim());
       for (const e of entries) {
-        if (!/^(?:env|aws(?::\S*)?|(?:dotenv|files):\S.*|vault:[^/\s]+\/\S+)$/.test(e)) oneOf("env", "dotenv:<file>", "files:<dir>", "aws:<prefix>", "vault:<mount>/<path>")(e);
+        if (!/^[a-z][a-z0-9-]{0,31}(?::\S.*)?$/.test(e)) throw new ConfigValueError("comma-separated entries scheme or scheme:<argument>, e.g. env,files:/run/secrets");
       }
       return entries;
     },
     default: "env",
-    description: "Secret providers, first match wins: `env`, `dotenv:<file>`, `files:<dir>`, `aws:<prefix>`, `vault:<mount>/<path>` (comma-separated).",
+    description: "Secret providers, first match wins: `env`, `dotenv:<file>`, `files:<dir>`, `aws:<prefix>`, `vault:<mount>/<path>`, or a scheme the host app registers (comma-separated); an unknown scheme stops the start.",
   }),
   secretsCacheTtlSeconds: v({ env: "SECRETS_CACHE_TTL_SECONDS", parse: integer(1, 86_400), default: "300", description: "How long a loaded secret is served from memory before it is reloaded (refreshed in the background from 80% of it)." }),
   secretsStaleIfErrorSeconds: v({ env: "SECRETS_STALE_IF_ERROR_SECONDS", parse: integer(0, 604_800), default: "3600", description: "How long past its TTL a cached secret is still served while its provider fails (0 = never)." }),
@@ -130,7 +131,7 @@ export const configSpec = {
   uploadMaxBytes: v({ env: "UPLOAD_MAX_BYTES", parse: integer(1, 1_073_741_824), default: "10485760", description: "Largest file `POST /v1/files` accepts (default 10 MiB); a larger upload is refused with 413 while it streams." }),
   uploadAllowedTypes: v({ env: "UPLOAD_ALLOWED_TYPES", parse: parseAllowedTypes, default: DEFAULT_ALLOWED_TYPES, description: "File types uploads may have, recognised by their magic bytes: a comma-separated subset of `png`, `jpeg`, `gif`, `webp`, `pdf`." }),
   filesDir: v({ env: "RAMPART_FILES_DIR", parse: nonEmpty, description: "Directory of the encrypted upload blobs (shared by every instance in scale-out). Default `<RAMPART_DATA_DIR>/files`." }),
-  plans: v({ env: "RAMPART_PLANS", parse: parsePlans, default: DEFAULT_PLANS_JSON, description: "Quota plans as JSON: plan → meter (`api.requests`, `files.bytes`) → `{day?, month?}` limits per UTC day and month; a meter a plan omits is unlimited." }),
+  plans: v({ env: "RAMPART_PLANS", parse: parsePlans, default: DEFAULT_PLANS_JSON, description: "Quota plans as JSON: plan → meter (`api.requests`, `files.bytes`, or a meter the app registers) → `{day?, month?}` limits per UTC day and month; a meter a plan omits is unlimited. A meter that does not exist stops the start, naming it." }),
   defaultPlan: v({ env: "RAMPART_DEFAULT_PLAN", parse: parsePlanName, default: "free", description: "Plan of users an admin has not put on another one; must be a plan of `RAMPART_PLANS`." }),
   quotaPersistIntervalMs: v({ env: "QUOTA_PERSIST_INTERVAL_MS", parse: integer(100, 3_600_000), default: "10000", description: "How often each instance writes its quota usage to the database (for `/v1/admin/usage` and restarts); also written at shutdown." }),
   webhookEndpoints: v({ env: "WEBHOOK_ENDPOINTS", parse: parseWebhookEndpoints, default: "", description: "Inbound webhook endpoints `POST /v1/webhooks/<name>`: comma-separated `name=provider:secret-name` (providers `stripe`, `standard`, `github`), e.g. `payments=stripe:stripe-webhook`; the secret may hold several newline-separated values during a rotation." }),
@@ -143,7 +144,17 @@ export const configSpec = {
   // --- end http hardening ---
 
   // --- crypto (src/crypto) ---
-  kms: v({ env: "RAMPART_KMS", parse: oneOf("local", "pkcs11", "aws-kms", "vault-transit"), default: "local", description: "Key encryption key provider: `local` (secret `master-key`; generated in development only), `pkcs11` (HSM), `aws-kms` or `vault-transit`." }),
+  kms: v({
+    env: "RAMPART_KMS",
+    // Any registered provider: the runtime's registry (built-ins and the app's) refuses an unknown name at start.
+    parse: (raw: string): string => {
+      const name = raw.trim();
+      if (!isKekProviderName(name)) throw new ConfigValueError("a KEK provider name (lower-case letters, digits, dashes)");
+      return name;
+    },
+    default: "local",
+    description: "Key encryption key provider: `local` (secret `master-key`; generated in development only), `pkcs11` (HSM), `aws-kms`, `vault-transit`, or one the host app registers; an unknown name stops the start.",
+  }),
   pkcs11Module: v({ env: "PKCS11_MODULE", parse: nonEmpty, description: "Path of the PKCS#11 module (e.g. `/usr/lib/softhsm/libsofthsm2.so`) for `RAMPART_KMS=pkcs11`; the PIN is the secret `pkcs11-pin`." }),
   pkcs11TokenLabel: v({ env: "PKCS11_TOKEN_LABEL", parse: nonEmpty, description: "Label of the PKCS#11 token holding the key encryption key." }),
   pkcs11KeyLabel: v({ env: "PKCS11_KEY_LABEL", parse: nonEmpty, default: "rampart-kek", description: "Label of the AES key in the token (created on first use, non-extractable; later versions get `.vN`)." }),

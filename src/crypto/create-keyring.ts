@@ -3,7 +3,7 @@
  * logger, clock and (for several instances) the kv store, whose pub/sub
  * carries rotation, retirement and shred notices so every instance drops the
  * affected keys at once; the cache age bound is the backstop for a missed
- * notice (pub/sub is at-most-once). The lead wires it as `runtime.crypto`.
+ * notice (pub/sub is at-most-once).
  */
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
@@ -16,6 +16,7 @@ import type { Secrets } from "../secrets/types.js";
 import type { CiphertextColumn } from "./ciphertext-columns.js";
 import { DataKeys } from "./data-keys.js";
 import { createKekProvider, type KekConfig } from "./kek/index.js";
+import type { KekProviderRegistry } from "./kek/providers.js";
 import { InstrumentedKek, type KekStats } from "./kek/instrumented.js";
 import { LocalKek } from "./kek/local.js";
 import type { KekProvider } from "./kek/types.js";
@@ -34,8 +35,10 @@ export interface KeyringDeps {
   clock?: Clock;
   /** Shared store for cross-instance notices; omit for a single process. */
   kv?: KvStore;
-  /** A KEK provider to use instead of the one RAMPART_KMS names (tests, custom providers). Not closed by the keyring. */
+  /** A KEK provider to use instead of the one RAMPART_KMS names (tests). Not closed by the keyring. */
   kek?: KekProvider;
+  /** The providers RAMPART_KMS may name (the runtime's: built-ins and the app's); default the built-ins. */
+  kekProviders?: KekProviderRegistry;
   /** The runtime's upstreams, where a network KEK provider (AWS KMS, Vault Transit) registers its own. */
   upstreams?: UpstreamRegistry;
 }
@@ -46,7 +49,7 @@ export async function createKeyring(deps: KeyringDeps): Promise<Keyring> {
   const { config, db, secrets, kv } = deps;
   const log = deps.log.child({ component: "crypto" });
   const clock = deps.clock ?? systemClock;
-  const kek = deps.kek ?? (await createKekProvider({ config, db, secrets, log, clock, ...(deps.upstreams ? { upstreams: deps.upstreams } : {}) }));
+  const kek = deps.kek ?? (await createKekProvider({ config, db, secrets, log, clock, ...(deps.upstreams ? { upstreams: deps.upstreams } : {}) }, deps.kekProviders));
   // The data path (DEK generation and unwrapping) goes through a counting decorator, read by metrics.
   const counted = new InstrumentedKek(kek);
   const subjects = new SubjectKeyStore(db, counted, clock);

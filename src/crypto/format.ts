@@ -20,7 +20,7 @@
  * KEK authenticates the wrapped DEK with its own context.
  */
 import { MalformedInput, ByteReader } from "./bytes.js";
-import { KEK_PROVIDER_NAMES, type KekProviderName, type KekRef } from "./kek/types.js";
+import { isKekProviderName, type KekRef } from "./kek/types.js";
 
 export const RP1_VERSION = 0x01;
 export const SUITE_AES256GCM_HKDF_SHA512_COMMIT = 0x01;
@@ -94,8 +94,9 @@ export function assembleHeader(fixed: Buffer, keySection: Buffer): Buffer {
 function parseKeySection(r: ByteReader, subject: boolean): KeySource {
   if (subject) return { kind: "subject", keyId: r.bytes(SUBJECT_KEY_ID_BYTES) };
   // latin1 maps bytes 1:1 (Node's "ascii" would drop the high bit, letting a changed byte decode to the same name).
-  const provider = r.bytes(r.u8()).toString("latin1") as KekProviderName;
-  if (!KEK_PROVIDER_NAMES.includes(provider)) throw new MalformedInput("unknown provider");
+  const provider = r.bytes(r.u8()).toString("latin1");
+  // Only the name's form is checked here; the keyring's provider refuses a name that is not its own.
+  if (!isKekProviderName(provider)) throw new MalformedInput("provider");
   const keyIdBytes = r.bytes(r.u16());
   const keyId = keyIdBytes.toString("utf8");
   // Invalid UTF-8 decodes to U+FFFD, so distinct bytes could name the same key: require an exact round trip.

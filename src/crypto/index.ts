@@ -14,9 +14,21 @@ export type { KeysStatus, KekVersionStatus } from "./rotation.js";
 export { cryptoPreflight } from "./preflight.js";
 export { DEFAULT_FRAME_SIZE } from "./frames.js";
 export { TEXT_PREFIX } from "./format.js";
-export { createKekProvider, LocalKek, Pkcs11Kek, AwsKmsKek, VaultTransitKek, type KekConfig } from "./kek/index.js";
+export {
+  createKekProvider,
+  kekProviderRegistry,
+  KekProviderRegistry,
+  BUILTIN_KEK_PROVIDERS,
+  LocalKek,
+  Pkcs11Kek,
+  AwsKmsKek,
+  VaultTransitKek,
+  type KekConfig,
+  type KekDeps,
+  type KekProviderDefinition,
+} from "./kek/index.js";
 export { InstrumentedKek, KEK_OPERATIONS, type KekStats, type KekOperation } from "./kek/instrumented.js";
-export { refString, type KekProvider, type KekRef, type KekProviderName, type KekVersionInfo, type GeneratedKey, type WrappedKey } from "./kek/types.js";
+export { refString, isKekProviderName, type KekProvider, type KekRef, type KekProviderName, type KekVersionInfo, type GeneratedKey, type WrappedKey } from "./kek/types.js";
 
 import type { Keyring } from "./keyring.js";
 import type { RewrapOptions, RewrapResult } from "./rewrap.js";

@@ -1,6 +1,6 @@
 /** Public API of storage: opening the database, migrations, leases, row types. */
 export { openDatabase, type Database, type DatabaseConfig, type PoolStats } from "./database.js";
-export { migrateToLatest, pendingMigrations, type MigrationOutcome } from "./migrate.js";
+export { migrateToLatest, pendingMigrations, pendingAppMigrations, checkAppMigrations, type AppMigrations, type MigrationOutcome } from "./migrate.js";
 export { acquireLease, releaseLease } from "./leases.js";
 export { DataDirLockedError } from "./data-dir-lock.js";
 export { CIPHERTEXT_COLUMNS, type Tables, type Timestamp } from "./tables.js";

@@ -2,7 +2,7 @@
  * The wire shapes of DESIGN.md: the success/error envelope and its RFC 9457
  * problem+json twin. Both carry the same `code` and `traceId`.
  */
-import { errorCatalogue, problemType, type ErrorCode } from "./catalogue.js";
+import { builtInErrors, type AnyErrorCode, type ErrorCatalogue } from "./registry.js";
 
 export interface SuccessEnvelope<T> {
   success: true;
@@ -12,7 +12,7 @@ export interface SuccessEnvelope<T> {
 
 export interface ErrorEnvelope {
   success: false;
-  code: ErrorCode;
+  code: AnyErrorCode;
   message: string;
   details?: Record<string, unknown>;
   traceId: string;
@@ -24,20 +24,22 @@ export interface ProblemDocument {
   status: number;
   detail: string;
   instance?: string;
-  code: ErrorCode;
+  code: AnyErrorCode;
   traceId: string;
   details?: Record<string, unknown>;
 }
 
-export function toEnvelope(code: ErrorCode, message: string, traceId: string, details?: Record<string, unknown>): ErrorEnvelope {
+export function toEnvelope(code: AnyErrorCode, message: string, traceId: string, details?: Record<string, unknown>): ErrorEnvelope {
   const body: ErrorEnvelope = { success: false, code, message, traceId };
   if (details !== undefined) body.details = details;
   return body;
 }
 
-export function toProblem(code: ErrorCode, message: string, traceId: string, instance: string, details?: Record<string, unknown>): ProblemDocument {
-  const entry = errorCatalogue[code];
-  const body: ProblemDocument = { type: problemType(code), title: entry.title, status: entry.status, detail: message, instance, code, traceId };
+/** The problem+json document of `code`, whose type, title and status come from `catalogue` (default Rampart's; throws for a code it lacks). */
+export function toProblem(code: AnyErrorCode, message: string, traceId: string, instance: string, details?: Record<string, unknown>, catalogue: ErrorCatalogue = builtInErrors): ProblemDocument {
+  const entry = catalogue.entry(code);
+  if (!entry) throw new Error(`error code '${code}' is not in the catalogue`);
+  const body: ProblemDocument = { type: entry.type, title: entry.title, status: entry.status, detail: message, instance, code, traceId };
   if (details !== undefined) body.details = details;
   return body;
 }

@@ -1,7 +1,8 @@
 /**
- * The catalogue of security events. Each is logged with the trace id and the
- * actor and counted in the metrics; the catalogue says which are also
- * appended to the tamper-evident audit log.
+ * The catalogue of Rampart's own security events. Each is logged with the
+ * trace id and the actor and counted in the metrics; the catalogue says which
+ * are also appended to the tamper-evident audit log. A runtime's table
+ * (registry.ts) starts from it and adds the app's events.
  */
 
 export interface EventSpec {
@@ -51,4 +52,4 @@ export const securityEvents = {
   "webhook.replayed": { level: "info", audit: true, description: "An admin re-queued an inbound webhook event for dispatch." },
 } as const satisfies Record<string, EventSpec>;
 
-export type SecurityEventName = keyof typeof securityEvents;
+export type BuiltInEventName = keyof typeof securityEvents;

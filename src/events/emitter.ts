@@ -8,7 +8,8 @@ import type { AuditLog } from "../audit/audit-log.js";
 import { currentContext } from "../context/index.js";
 import type { Tables } from "../db/index.js";
 import type { Logger } from "../log/index.js";
-import { securityEvents, type SecurityEventName } from "./catalogue.js";
+import type { EventSpec } from "./catalogue.js";
+import { EventRegistry, type AppEventSpec, type SecurityEventName } from "./registry.js";
 
 export interface Actor {
   type: "user" | "api-key" | "admin" | "system" | "anonymous";
@@ -27,13 +28,33 @@ export interface SecurityEvent {
 
 export type EventListener = (event: SecurityEvent) => void;
 
+export interface SecurityEventsOptions {
+  /** The app's events, defined with the built-in catalogue (see define). */
+  events?: Readonly<Record<string, AppEventSpec>>;
+}
+
 export class SecurityEvents {
   private readonly listeners: EventListener[] = [];
+  /** The events this emitter knows: the built-in catalogue and the app's. */
+  readonly catalogue: EventRegistry;
 
   constructor(
     private readonly log: Logger,
     private readonly audit?: AuditLog,
-  ) {}
+    options: SecurityEventsOptions = {},
+  ) {
+    this.catalogue = new EventRegistry(options.events);
+  }
+
+  /** Defines the app's events (at start, before they are emitted); throws EventConfigError naming an invalid one. */
+  define(events: Readonly<Record<string, AppEventSpec>>): void {
+    this.catalogue.define(events);
+  }
+
+  /** Every event name, built-in and the app's. */
+  names(): readonly SecurityEventName[] {
+    return this.catalogue.names();
+  }
 
   on(listener: EventListener): () => void {
     this.listeners.push(listener);
@@ -47,12 +68,17 @@ export class SecurityEvents {
    * Logs the event, tells the listeners and, when the catalogue says so,
    * appends it to the audit log — inside `trx` when the event records a change
    * made in that transaction (so the change and its record commit together),
-   * else in a transaction of its own.
+   * else in a transaction of its own. An unknown name throws EventConfigError
+   * at once (a programming error, never a silently dropped record).
    */
-  async emit(name: SecurityEventName, event: Omit<SecurityEvent, "name" | "traceId" | "ip">, trx?: Transaction<Tables>): Promise<void> {
+  emit(name: SecurityEventName, event: Omit<SecurityEvent, "name" | "traceId" | "ip">, trx?: Transaction<Tables>): Promise<void> {
+    const spec = this.catalogue.spec(name);
+    return this.deliver(name, spec, event, trx);
+  }
+
+  private async deliver(name: SecurityEventName, spec: EventSpec, event: Omit<SecurityEvent, "name" | "traceId" | "ip">, trx: Transaction<Tables> | undefined): Promise<void> {
     const ctx = currentContext();
     const full: SecurityEvent = { name, ...event, ...(ctx ? { traceId: ctx.traceId } : {}), ...(ctx?.ip ? { ip: ctx.ip } : {}) };
-    const spec = securityEvents[name];
     this.log[spec.level]({ event: name, actor: full.actor, target: full.target, data: full.data }, `security event ${name}`);
     for (const l of this.listeners) {
       try {

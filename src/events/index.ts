@@ -1,3 +1,4 @@
 /** Public API of security events. */
-export { securityEvents, type SecurityEventName, type EventSpec } from "./catalogue.js";
-export { SecurityEvents, type SecurityEvent, type Actor, type EventListener } from "./emitter.js";
+export { securityEvents, type BuiltInEventName, type EventSpec } from "./catalogue.js";
+export { EventRegistry, EventConfigError, EVENT_NAME_PATTERN, type AppEvents, type AppEventSpec, type SecurityEventName } from "./registry.js";
+export { SecurityEvents, type SecurityEvent, type SecurityEventsOptions, type Actor, type EventListener } from "./emitter.js";

@@ -6,7 +6,7 @@
  * a catalogue error code. The Fastify glue (plugin.ts) feeds these.
  */
 import { Counter, Histogram, type Registry } from "prom-client";
-import { errorCatalogue, type ErrorCode } from "../errors/index.js";
+import { errorCatalogue, type AnyErrorCode } from "../errors/index.js";
 
 /** The route label of requests that matched no route (404s, scans): one series, whatever the path. */
 export const NOT_FOUND_ROUTE = "__not_found__";
@@ -27,7 +27,8 @@ export interface HttpObservation {
 
 /** A refused request, as far as the counters care. */
 export interface HttpRejection {
-  code: ErrorCode;
+  /** A built-in code or one of the app's catalogue. */
+  code: AnyErrorCode;
   /** The rate-limit policy of the route (for RATE_LIMITED). */
   policy?: string;
   /** The webhook failure reason (for WEBHOOK_SIGNATURE_INVALID). */

@@ -12,7 +12,7 @@ import { registerHasherMetrics, registerKmsMetrics, registerPoolMetrics, registe
 
 export interface MetricsOptions extends MetricSources {
   /** The runtime's security events; counted from creation until close(). */
-  events?: Pick<SecurityEvents, "on">;
+  events?: Pick<SecurityEvents, "on"> & Partial<Pick<SecurityEvents, "names">>;
   /** Process and event-loop metrics from prom-client (default true). */
   defaultMetrics?: boolean;
 }
@@ -41,7 +41,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
   // prom-client starts an event-loop delay monitor and a GC observer for each registry; it offers no way to stop them.
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
   const http = new HttpMetrics(registry);
-  const security = new SecurityEventMetrics(registry);
+  const events = options.events;
+  const security = events?.names ? new SecurityEventMetrics(registry, () => events.names!()) : new SecurityEventMetrics(registry);
   registerSecretsMetrics(registry, options.secrets);
   registerPoolMetrics(registry, options.db);
   if (options.kek) registerKmsMetrics(registry, options.kek);

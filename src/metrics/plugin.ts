@@ -27,6 +27,8 @@ export interface MetricsPluginOptions {
   hasher?: MetricSources["hasher"];
   /** An UpstreamRegistry (src/resilience), `runtime.upstreams` in the composed server: upstream calls, breakers, latency. */
   upstreams?: MetricSources["upstreams"];
+  /** `false`: collect the metrics (and decorate `app.metrics`) without mounting `GET /metrics` (default true). */
+  route?: boolean;
 }
 
 /** The path of the exposition endpoint, on the main port and on METRICS_PORT alike. */
@@ -70,7 +72,7 @@ const plugin: FastifyPluginAsync<MetricsPluginOptions> = async (app, opts) => {
   });
 
   // With METRICS_PORT the loopback listener serves them; the public port does not.
-  if (config.metricsPort !== undefined) return;
+  if (config.metricsPort !== undefined || opts.route === false) return;
   let warned = false;
   app.get(
     METRICS_PATH,

@@ -11,7 +11,6 @@
  */
 import type { KvStore } from "../kv/index.js";
 import { windowTag, type PeriodWindow } from "./periods.js";
-import type { Meter } from "./plans.js";
 import type { UsageStore } from "./usage-store.js";
 
 const MIN_TTL_MS = 1_000;
@@ -27,26 +26,26 @@ export class Counters {
   ) {}
 
   /** The kv key of a counter: `quota:<meter>:<d20260101|m202601>:<userId>`. */
-  key(userId: string, meter: Meter, w: PeriodWindow): string {
+  key(userId: string, meter: string, w: PeriodWindow): string {
     return `quota:${meter}:${windowTag(w)}:${userId}`;
   }
 
   /** Atomically adds `by` (may be negative) and returns the new total. */
-  async add(userId: string, meter: Meter, w: PeriodWindow, by: number, now: number): Promise<number> {
+  async add(userId: string, meter: string, w: PeriodWindow, by: number, now: number): Promise<number> {
     const key = this.key(userId, meter, w);
     await this.ensureSeeded(key, userId, meter, w, now);
     return this.kv.increment(key, by, ttlFor(w, now));
   }
 
   /** The current total (0 when nothing was counted). */
-  async get(userId: string, meter: Meter, w: PeriodWindow, now: number): Promise<number> {
+  async get(userId: string, meter: string, w: PeriodWindow, now: number): Promise<number> {
     const key = this.key(userId, meter, w);
     await this.ensureSeeded(key, userId, meter, w, now);
     const v = await this.kv.get(key);
     return v === null ? 0 : Math.max(0, Number(v));
   }
 
-  private async ensureSeeded(key: string, userId: string, meter: Meter, w: PeriodWindow, now: number): Promise<void> {
+  private async ensureSeeded(key: string, userId: string, meter: string, w: PeriodWindow, now: number): Promise<void> {
     if (this.seeded.has(key)) return;
     let p = this.seeding.get(key);
     if (!p) {

@@ -7,11 +7,11 @@
  * A refusal (`429 QUOTA_EXCEEDED`) carries `Retry-After` in seconds and the
  * same facts in the error's `details`.
  */
-import type { Meter, Period } from "./plans.js";
+import type { Period } from "./plans.js";
 
 /** One meter in one period window, as reported to clients. */
 export interface MeterState {
-  meter: Meter;
+  meter: string;
   period: Period;
   used: number;
   /** null = unlimited under the user's plan. */

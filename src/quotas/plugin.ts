@@ -1,6 +1,9 @@
 /**
- * Fastify glue of quotas: decorates the app with the runtime's `quotas` and
- * counts `api.requests` for every authenticated request.
+ * Fastify glue of quotas: decorates the app with the runtime's `quotas`,
+ * counts `api.requests` for every authenticated request, and writes the
+ * warnings of every consumption made while serving a request (the built-in
+ * meters' and the app's own, `quotas.consume(principal, "llm.tokens", n)`)
+ * as `X-Quota-Warning` on its response.
  *
  * The counting hook is an `onRequest` hook on the root instance, so it runs
  * for every route (whenever it was registered) and for unknown routes (the
@@ -18,6 +21,7 @@ import type { FastifyPluginAsync } from "fastify";
 import { isRampartError } from "../errors/index.js";
 import type { Runtime } from "../runtime/index.js";
 import { appendWarning, formatWarning, WARNING_HEADER } from "./headers.js";
+import type { AppQuotaOptions } from "./meters.js";
 import type { Quotas } from "./quotas.js";
 import { createQuotas } from "./setup.js";
 
@@ -31,28 +35,40 @@ declare module "fastify" {
   }
 }
 
-export interface QuotaPluginOptions {
+export interface QuotaPluginOptions extends AppQuotaOptions {
   runtime: Runtime;
-  /** An existing service (else one is built from the runtime's config and closed with the app). */
+  /** An existing service (else one is built from the runtime's config and `meters`, and closed with the app). */
   quotas?: Quotas;
 }
 
 const plugin: FastifyPluginAsync<QuotaPluginOptions> = async (app, opts) => {
-  const quotas = opts.quotas ?? (await createQuotas(opts.runtime));
+  // A service passed in already has its meters: a second list would be silently ignored.
+  if (opts.quotas && opts.meters) throw new TypeError("quotaPlugin: pass `meters` to createQuotas(runtime, { meters }) when you pass `quotas`");
+  const quotas = opts.quotas ?? (await createQuotas(opts.runtime, opts.meters ? { meters: opts.meters } : {}));
   if (!opts.quotas) app.addHook("onClose", () => quotas.close());
   app.decorate("quotas", quotas);
   const log = opts.runtime.log;
 
-  app.addHook("onRequest", async (request, reply) => {
+  app.addHook("onRequest", async (request) => {
     const principal = request.principal;
     if (!principal || request.routeOptions.config?.quota === false) return;
     try {
-      const { warnings } = await quotas.consume(principal.userId, "api.requests", 1);
-      if (warnings.length > 0) reply.header(WARNING_HEADER, appendWarning(reply.getHeader(WARNING_HEADER), formatWarning(warnings)));
+      await quotas.consume(principal, "api.requests", 1);
     } catch (err) {
       if (isRampartError(err)) throw err;
       log.warn({ err }, "api.requests quota not counted: the kv store failed");
     }
+  });
+
+  // Warnings are per request context, so they reach the response whoever consumed.
+  // Members a route already wrote itself (uploads do) are not repeated.
+  app.addHook("onSend", async (request, reply, payload) => {
+    const ctx = request.ctx as object | null;
+    if (!ctx) return payload;
+    const existing = reply.getHeader(WARNING_HEADER);
+    const fresh = quotas.takeWarnings(ctx).map((s) => formatWarning([s])).filter((m) => typeof existing !== "string" || !existing.includes(m));
+    if (fresh.length > 0) reply.header(WARNING_HEADER, appendWarning(existing, fresh.join(", ")));
+    return payload;
   });
 };
 

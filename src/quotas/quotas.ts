@@ -9,7 +9,13 @@
  * With limits on both periods of one meter, a request refused by one period
  * briefly holds a unit of the other: the limits are never exceeded, but a
  * concurrent request may be refused by a margin that clears a moment later.
+ *
+ * The meters are the built-in ones plus the app's (meters.ts). A consumption
+ * made while a request is being served is remembered for that request, so the
+ * quota plugin puts its warnings on the response whoever consumed: the
+ * built-in hooks or the app's own code.
  */
+import { currentContext } from "../context/request-context.js";
 import { RampartError } from "../errors/index.js";
 import type { SecurityEvents } from "../events/index.js";
 import type { KvStore } from "../kv/index.js";
@@ -18,7 +24,8 @@ import type { Clock } from "../runtime/index.js";
 import type { Counters } from "./counters.js";
 import type { MeterState } from "./headers.js";
 import { secondsUntilReset, windowOf, windowTag, type PeriodWindow } from "./periods.js";
-import { limitOf, METERS, PERIODS, type Meter } from "./plans.js";
+import { assertKnownMeter, resolveMeters } from "./meters.js";
+import { limitOf, PERIODS, type Meter } from "./plans.js";
 import type { PlanStore, UserPlan } from "./plan-store.js";
 import type { UsageStore } from "./usage-store.js";
 
@@ -40,14 +47,42 @@ export interface QuotasDeps {
   usage: UsageStore;
   /** Share of a limit from which responses carry a warning (default 0.8). */
   warnRatio?: number;
+  /** Every meter that exists (resolveMeters: the built-ins and the app's); default the built-ins. */
+  meters?: readonly string[];
+}
+
+/** Whose quota: a user id, or a principal (`request.principal`) that has one. */
+export type QuotaHolder = string | { readonly userId: string };
+
+function userIdOf(who: QuotaHolder): string {
+  const id = typeof who === "string" ? who : who?.userId;
+  if (typeof id !== "string" || id === "") throw new TypeError("a quota is consumed for a user id or a principal with a userId");
+  return id;
+}
+
+function assertAmount(amount: number): void {
+  if (!Number.isSafeInteger(amount) || amount < 0) throw new RangeError(`a quota amount must be an integer >= 0, instead got ${String(amount)}`);
 }
 
 export class Quotas {
   private readonly warnRatio: number;
   private timer: NodeJS.Timeout | undefined;
+  /** Warnings of admitted consumptions per request context, until the response takes them. */
+  private readonly requestWarnings = new WeakMap<object, MeterState[]>();
+  /** The meters that exist: built-in first, then the app's. */
+  readonly meters: readonly string[];
 
   constructor(private readonly d: QuotasDeps) {
     this.warnRatio = d.warnRatio ?? 0.8;
+    this.meters = d.meters ?? resolveMeters();
+  }
+
+  /** The warnings of consumptions made while serving the request of `context`, once (the quota plugin writes them as X-Quota-Warning). */
+  takeWarnings(context: object): MeterState[] {
+    const w = this.requestWarnings.get(context) ?? [];
+    this.requestWarnings.delete(context);
+    // The latest state of each meter window: a meter consumed twice is reported once.
+    return [...new Map(w.map((s) => [`${s.meter}\u0000${s.period}`, s])).values()];
   }
 
   /** Flushes persisted usage every `intervalMs` (the timer does not keep the process alive). */
@@ -85,11 +120,17 @@ export class Quotas {
   }
 
   /**
-   * Counts `amount` units of `meter` for `userId`; throws `429 QUOTA_EXCEEDED`
-   * (with Retry-After and the meter's state) when a limit would be passed, in
-   * which case nothing stays counted.
+   * Counts `amount` units of `meter` for a user (an id or a principal);
+   * throws `429 QUOTA_EXCEEDED` (with Retry-After and the meter's state) when
+   * a limit would be passed, in which case nothing stays counted. At 80 % of
+   * a limit the result lists warnings, the request being served (if any)
+   * carries them as X-Quota-Warning, and the crossing emits `quota.warning`.
+   * An unknown meter or a bad amount is a programming error (RangeError).
    */
-  async consume(userId: string, meter: Meter, amount: number): Promise<Consumption> {
+  async consume(who: QuotaHolder, meter: Meter, amount: number): Promise<Consumption> {
+    const userId = userIdOf(who);
+    assertKnownMeter(this.meters, meter);
+    assertAmount(amount);
     const now = this.d.clock.now();
     const { plan } = await this.d.plans.planOf(userId);
     const windows = PERIODS.map((p) => windowOf(p, now));
@@ -109,6 +150,8 @@ export class Quotas {
       // Crossing the threshold happens in exactly one consumption per period (totals are distinct).
       if (s.used - amount < this.warnRatio * s.limit!) this.emit("quota.warning", userId, s);
     }
+    const ctx = currentContext();
+    if (ctx && warnings.length > 0) this.requestWarnings.set(ctx, [...(this.requestWarnings.get(ctx) ?? []), ...warnings]);
     return { states, warnings };
   }
 
@@ -118,7 +161,9 @@ export class Quotas {
    * (Infinity when the plan does not limit the meter). Lets an upload stop
    * early; `consume` still decides.
    */
-  async check(userId: string, meter: Meter, amount: number): Promise<number> {
+  async check(who: QuotaHolder, meter: Meter, amount: number): Promise<number> {
+    const userId = userIdOf(who);
+    assertKnownMeter(this.meters, meter);
     const now = this.d.clock.now();
     const { plan } = await this.d.plans.planOf(userId);
     let remaining = Infinity;
@@ -137,7 +182,10 @@ export class Quotas {
    * Gives back `amount` units counted at time `at` (a refused upload, a
    * deleted file): only the windows that are still current change.
    */
-  async release(userId: string, meter: Meter, amount: number, at: number): Promise<void> {
+  async release(who: QuotaHolder, meter: Meter, amount: number, at: number): Promise<void> {
+    const userId = userIdOf(who);
+    assertKnownMeter(this.meters, meter);
+    assertAmount(amount);
     const now = this.d.clock.now();
     for (const p of PERIODS) {
       const w = windowOf(p, at);
@@ -152,7 +200,7 @@ export class Quotas {
     const now = this.d.clock.now();
     const { name, plan } = await this.d.plans.planOf(userId);
     const meters = await Promise.all(
-      METERS.flatMap((m) =>
+      this.meters.flatMap((m) =>
         PERIODS.map(async (p) => {
           const w = windowOf(p, now);
           return state(m, w, await this.d.counters.get(userId, m, w, now), limitOf(plan, m, p));
@@ -163,7 +211,7 @@ export class Quotas {
   }
 
   /** The heaviest users of a meter in the current window of `period` (persisted usage of every instance). */
-  async top(meter: Meter, period: (typeof PERIODS)[number], limit: number): Promise<{ window: PeriodWindow; users: { userId: string; plan: string; used: number; limit: number | null }[] }> {
+  async top(meter: string, period: (typeof PERIODS)[number], limit: number): Promise<{ window: PeriodWindow; users: { userId: string; plan: string; used: number; limit: number | null }[] }> {
     const window = windowOf(period, this.d.clock.now());
     const rows = await this.d.usage.top(meter, window, limit);
     const plans = await this.d.plans.plansOf(rows.map((r) => r.userId));
@@ -195,7 +243,7 @@ export class Quotas {
   }
 }
 
-function state(meter: Meter, w: PeriodWindow, used: number, limit: number | undefined): MeterState {
+function state(meter: string, w: PeriodWindow, used: number, limit: number | undefined): MeterState {
   return { meter, period: w.period, used, limit: limit ?? null, resetsAt: w.end };
 }
 

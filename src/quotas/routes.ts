@@ -3,9 +3,9 @@ import type { FastifyPluginAsync } from "fastify";
 import { guard, principalOf } from "../auth/plugin.js";
 import { Envelope, ok } from "../server/envelope.js";
 import type { MeterState } from "./headers.js";
-import { METERS, PERIODS, type Meter, type Period } from "./plans.js";
+import { PERIODS, type Period } from "./plans.js";
 import type { Quotas } from "./quotas.js";
-import { AdminUsage, AdminUsageQuery, MyUsage, PlanAssignment, SetPlanBody, UserIdParams } from "./schemas.js";
+import { PlanAssignment, SetPlanBody, UserIdParams, usageSchemas } from "./schemas.js";
 
 const security = [{ bearer: [] }];
 
@@ -14,6 +14,8 @@ function wire(s: MeterState) {
 }
 
 export const quotaRoutes: FastifyPluginAsync<{ quotas: Quotas }> = async (app, { quotas }) => {
+  // The app's meters are listed and queryable like the built-in ones.
+  const { MyUsage, AdminUsageQuery, AdminUsage } = usageSchemas(quotas.meters);
   app.get(
     "/me/usage",
     {
@@ -41,9 +43,9 @@ export const quotaRoutes: FastifyPluginAsync<{ quotas: Quotas }> = async (app, {
       },
     },
     async (request) => {
-      const q = request.query as { meter?: Meter; period?: Period; limit?: number };
+      const q = request.query as { meter?: string; period?: Period; limit?: number };
       const out = [];
-      for (const meter of q.meter ? [q.meter] : METERS) {
+      for (const meter of q.meter ? [q.meter] : quotas.meters) {
         for (const period of q.period ? [q.period] : PERIODS) {
           const { window, users } = await quotas.top(meter, period, q.limit ?? 10);
           out.push({ meter, period, periodStart: new Date(window.start).toISOString(), resetsAt: new Date(window.end).toISOString(), users });

@@ -12,12 +12,12 @@
 import { sql, type Kysely } from "kysely";
 import type { Tables } from "../db/index.js";
 import type { Logger } from "../log/index.js";
-import type { Meter, Period } from "./plans.js";
+import type { Period } from "./plans.js";
 import type { PeriodWindow } from "./periods.js";
 
 interface Delta {
   userId: string;
-  meter: Meter;
+  meter: string;
   period: Period;
   start: number;
   delta: number;
@@ -47,7 +47,7 @@ export class UsageStore {
   ) {}
 
   /** Records `delta` units of `meter` used by `userId` in window `w` (flushed later). */
-  add(userId: string, meter: Meter, w: Pick<PeriodWindow, "period" | "start">, delta: number): void {
+  add(userId: string, meter: string, w: Pick<PeriodWindow, "period" | "start">, delta: number): void {
     if (delta === 0) return;
     const k = keyOf(userId, meter, w.period, w.start);
     const d = this.pending.get(k);
@@ -56,7 +56,7 @@ export class UsageStore {
   }
 
   /** Persisted use plus this instance's unflushed deltas (to re-seed a counter the kv store lost). */
-  async read(userId: string, meter: Meter, w: PeriodWindow): Promise<number> {
+  async read(userId: string, meter: string, w: PeriodWindow): Promise<number> {
     const row = await this.db
       .selectFrom("rampart_usage")
       .select("used")
@@ -69,7 +69,7 @@ export class UsageStore {
   }
 
   /** The heaviest users of `meter` in window `w`, after flushing this instance's deltas. */
-  async top(meter: Meter, w: PeriodWindow, limit: number): Promise<UsageRow[]> {
+  async top(meter: string, w: PeriodWindow, limit: number): Promise<UsageRow[]> {
     await this.flush();
     const rows = await this.db
       .selectFrom("rampart_usage")

@@ -33,9 +33,24 @@ export class RateLimiter {
     this.store = options.store;
     for (const p of options.policies) {
       if (this.byName.has(p.name)) throw new RangeError(`rate-limit policy '${p.name}' is defined twice`);
-      this.byName.set(p.name, p);
-      this.counts.set(p.name, { allowed: 0, denied: 0 });
+      this.define(p);
     }
+  }
+
+  /**
+   * Adds a policy (an inline route policy is added when its route is
+   * registered). A name already taken is refused, except by the very same
+   * policy again (a route registered on two apps that share this limiter).
+   */
+  define(policy: RateLimitPolicy): void {
+    const existing = this.byName.get(policy.name);
+    if (existing) {
+      const same = existing.limit === policy.limit && existing.windowMs === policy.windowMs && existing.burst === policy.burst && existing.by === policy.by;
+      if (same) return;
+      throw new RangeError(`rate-limit policy '${policy.name}' is defined twice`);
+    }
+    this.byName.set(policy.name, policy);
+    this.counts.set(policy.name, { allowed: 0, denied: 0 });
   }
 
   /** Whether a policy of this name exists. */

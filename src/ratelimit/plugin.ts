@@ -1,8 +1,11 @@
 /**
  * Fastify glue for rate limiting: one hook on every request, matched routes
  * and unknown ones (the 404 path runs the same hooks) alike. The policy comes
- * from the route's config (`config: { rateLimit: { policy: "login" } }`), else
- * the default one; `rateLimit: false` exempts a route. Every limited response
+ * from the route's config: a named one (`config: { rateLimit: { policy: "login" } }`),
+ * one declared inline (`{ limit: 5, windowMs: 60_000, by: "ip" }`, named after
+ * the route by inlinePolicyName), else the default one; `rateLimit: false`
+ * exempts a route. Unknown names fail when the route is registered, so at
+ * start. Every limited response
  * carries the rate-limit headers; a refused one is `429 RATE_LIMITED` with
  * `Retry-After`, raised as a RampartError so it leaves through the error
  * envelope like every other failure.
@@ -12,14 +15,32 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { RampartError } from "../errors/index.js";
 import { requestKey } from "./client-key.js";
 import type { RateLimiter } from "./limiter.js";
-import { assertCost, DEFAULT_POLICY, type RateLimitPolicy } from "./policy.js";
+import { assertCost, DEFAULT_POLICY, definePolicy, inlinePolicyName, type RateLimitPolicy } from "./policy.js";
 
-/** Per-route setting: `{ policy?, cost? }`, or `false` to exempt the route. */
-export interface RateLimitRouteConfig {
-  /** Policy name; default the plugin's `defaultPolicy`. */
+/** Per-route setting naming a policy: `{ policy?, cost? }`. */
+export interface NamedPolicyRouteConfig {
+  /** Policy name (built-in or registered by the app); default the plugin's `defaultPolicy`. */
   policy?: string;
   /** Tokens one request takes (default 1). */
   cost?: number;
+}
+
+/** Per-route setting declaring the route's own policy, named after the route (inlinePolicyName). */
+export interface InlinePolicyRouteConfig {
+  policy?: never;
+  limit: number;
+  windowMs: number;
+  burst?: number;
+  by?: "principal" | "ip";
+  /** Tokens one request takes (default 1). */
+  cost?: number;
+}
+
+/** Per-route setting: a policy name, an inline policy, or `false` to exempt the route. */
+export type RateLimitRouteConfig = NamedPolicyRouteConfig | InlinePolicyRouteConfig;
+
+function isInline(rl: RateLimitRouteConfig): rl is InlinePolicyRouteConfig {
+  return (rl as InlinePolicyRouteConfig).limit !== undefined || (rl as InlinePolicyRouteConfig).windowMs !== undefined;
 }
 
 declare module "fastify" {
@@ -61,15 +82,36 @@ const plugin: FastifyPluginAsync<RateLimitPluginOptions> = async (app, opts) => 
   // Fail at start-up, not on the first request, on a policy that does not exist
   // or a cost its bucket can never hold.
   limiter.policy(defaultPolicy);
+  // Inline policy names by "METHOD url", computed once per route.
+  const inlineNames = new Map<string, string>();
+  const inlineName = (method: string | readonly string[], url: string): string => {
+    const k = `${String(method)} ${url}`;
+    let name = inlineNames.get(k);
+    if (name === undefined) inlineNames.set(k, (name = inlinePolicyName(method, url)));
+    return name;
+  };
   app.addHook("onRoute", (route) => {
     const rl = route.config?.rateLimit;
-    if (rl) assertCost(limiter.policy(rl.policy ?? defaultPolicy), rl.cost ?? 1);
+    if (!rl) return;
+    if (isInline(rl)) {
+      if ((rl as NamedPolicyRouteConfig).policy !== undefined) throw new RangeError(`rate-limit config of ${String(route.method)} ${route.url} names a policy and declares one inline; give one or the other`);
+      const name = inlineName(route.method, route.url ?? route.path);
+      try {
+        limiter.define(definePolicy({ name, limit: rl.limit, windowMs: rl.windowMs, ...(rl.burst !== undefined ? { burst: rl.burst } : {}), ...(rl.by ? { by: rl.by } : {}) }));
+      } catch (err) {
+        throw new RangeError(`inline rate-limit policy of ${String(route.method)} ${route.url}: ${(err as Error).message}`, { cause: err });
+      }
+      assertCost(limiter.policy(name), rl.cost ?? 1);
+    } else {
+      assertCost(limiter.policy(rl.policy ?? defaultPolicy), rl.cost ?? 1);
+    }
   });
 
   const limit = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const rl = request.routeOptions.config?.rateLimit;
     if (rl === false || opts.skip?.(request)) return;
-    const policy = limiter.policy(rl?.policy ?? defaultPolicy);
+    const name = !rl ? defaultPolicy : isInline(rl) ? inlineName(request.routeOptions.method, request.routeOptions.url ?? "") : (rl.policy ?? defaultPolicy);
+    const policy = limiter.policy(name);
     const result = await limiter.consume(policy.name, keyFor(request, policy), rl?.cost ?? 1);
     if (!result.decision.allowed) throw new RampartError("RATE_LIMITED", { headers: result.headers });
     reply.headers(result.headers);

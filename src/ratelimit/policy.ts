@@ -1,9 +1,11 @@
 /**
  * Rate-limit policies: a token bucket per (policy, client) that holds `burst`
  * tokens and refills `limit` tokens per `windowMs`, and which client identity
- * it is keyed by. The built-in set comes from the configuration; hosts may add
- * their own.
+ * it is keyed by. The built-in set comes from the configuration; a host app
+ * registers its own by name, or declares one inline on a route (named after
+ * the route, see inlinePolicyName).
  */
+import { createHash } from "node:crypto";
 import type { Config } from "../config/index.js";
 
 export interface RateLimitPolicy {
@@ -69,6 +71,41 @@ export function assertCost(policy: RateLimitPolicy, cost: number): void {
 
 /** Names of the built-in policies. */
 export const DEFAULT_POLICY = "default";
+export const BUILT_IN_POLICIES: readonly string[] = Object.freeze([DEFAULT_POLICY, "login", "register", "forgot"]);
+
+/** Prefix of the derived names of inline route policies; app policies may not use it. */
+export const INLINE_POLICY_PREFIX = "route.";
+
+/**
+ * A policy of the host app: validated like any policy, and refused when its
+ * name is a built-in one or uses the prefix reserved for inline policies
+ * (either would silently share buckets and headers with another policy).
+ */
+export function defineAppPolicy(input: PolicyInput): RateLimitPolicy {
+  if (BUILT_IN_POLICIES.includes(input.name)) {
+    throw new RangeError(`rate-limit policy '${input.name}' clashes with a built-in policy (${BUILT_IN_POLICIES.join(", ")}); choose another name`);
+  }
+  if (input.name.startsWith(INLINE_POLICY_PREFIX)) {
+    throw new RangeError(`rate-limit policy names starting with '${INLINE_POLICY_PREFIX}' are reserved for inline route policies, instead got '${input.name}'`);
+  }
+  return definePolicy(input);
+}
+
+/**
+ * The name of a route's inline policy, stable across restarts and instances
+ * (it is part of the store keys, shared through Redis, and of the headers):
+ * `route.<method>.<path slug>.<6 hex of SHA-256("METHOD url")>`, e.g.
+ * `route.post.v1-notes-id.4f1c2a` for `POST /v1/notes/:id`. The hash keeps
+ * two routes whose slugs coincide (`/a/b`, `/a-b`) apart; the slug is cut to
+ * keep the name within 64 characters.
+ */
+export function inlinePolicyName(method: string | readonly string[], url: string): string {
+  const m = (typeof method === "string" ? [method] : [...method]).map((x) => x.toUpperCase()).sort().join(",");
+  const hash = createHash("sha256").update(`${m} ${url}`).digest("hex").slice(0, 6);
+  const slug = url.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "root";
+  const head = `${INLINE_POLICY_PREFIX}${m.toLowerCase().replace(/,/g, "-")}.`;
+  return `${head}${slug.slice(0, 64 - head.length - 7).replace(/-+$/, "")}.${hash}`;
+}
 
 type RateLimitConfig = Pick<Config, "rateLimitRequestsPerMinute" | "rateLimitLoginPerMinute" | "rateLimitRegisterPerMinute" | "rateLimitPasswordForgotPerMinute">;
 

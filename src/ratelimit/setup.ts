@@ -13,7 +13,7 @@ import type { Clock } from "../runtime/clock.js";
 import { FailoverRateLimitStore, type FailoverStats } from "./failover-store.js";
 import { RateLimiter, type PolicyCounts } from "./limiter.js";
 import { MemoryRateLimitStore, type MemoryRateLimitStats } from "./memory-store.js";
-import { policiesFromConfig, type RateLimitPolicy } from "./policy.js";
+import { defineAppPolicy, policiesFromConfig, type PolicyInput, type RateLimitPolicy } from "./policy.js";
 import { RedisRateLimitStore } from "./redis-store.js";
 import type { RateLimitStore } from "./types.js";
 
@@ -56,19 +56,33 @@ export interface RateLimiting {
   close(): Promise<void>;
 }
 
+/** The host app's rate-limit settings (the `rateLimit` option of the rampart plugin). */
+export interface AppRateLimitOptions {
+  /** Named policies routes refer to with `config: { rateLimit: { policy: "<name>" } }`. */
+  policies?: readonly (PolicyInput | RateLimitPolicy)[];
+}
+
 /**
- * Rate limiting for a runtime. `policies` adds host-defined policies to the
- * built-in `default`, `login`, `register` and `forgot`.
+ * Rate limiting for a runtime. `policies` adds the host app's named policies
+ * to the built-in `default`, `login`, `register` and `forgot`; a name that
+ * clashes with a built-in one, or is given twice, is refused here, at start.
  */
-export function createRateLimiting(deps: RateLimitingDeps, policies: readonly RateLimitPolicy[] = []): RateLimiting {
+export function createRateLimiting(deps: RateLimitingDeps, policies: AppRateLimitOptions["policies"] = []): RateLimiting {
   const { config, kv, clock, log } = deps;
+  // Validated before any store (and its timers) exists.
+  const all = [...policiesFromConfig(config), ...policies.map((p) => defineAppPolicy(p))];
+  const seen = new Set<string>();
+  for (const p of all) {
+    if (seen.has(p.name)) throw new RangeError(`rate-limit policy '${p.name}' is defined twice`);
+    seen.add(p.name);
+  }
   const memory = new MemoryRateLimitStore({ clock, maxKeys: config.rateLimitMemoryMaxKeys });
   let failover: FailoverRateLimitStore | null = null;
   if (kv instanceof RedisKv) {
     failover = new FailoverRateLimitStore({ primary: RedisRateLimitStore.fromKv(kv), fallback: memory, onStoreError: config.rateLimitOnStoreError, clock, log });
   }
   const store: RateLimitStore = failover ?? memory;
-  const limiter = new RateLimiter({ store, policies: [...policiesFromConfig(config), ...policies] });
+  const limiter = new RateLimiter({ store, policies: all });
   const healthCheck: HealthCheck = failover ? failover.healthCheck() : { name: "ratelimit", probe: async () => ({ status: "pass" }) };
   return {
     enabled: config.rateLimitEnabled,

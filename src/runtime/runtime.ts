@@ -8,13 +8,16 @@ import type { DestinationStream } from "pino";
 import type { Config } from "../config/index.js";
 import { AuditLog } from "../audit/audit-log.js";
 import { createKeyring, type Keyring } from "../crypto/index.js";
-import { CIPHERTEXT_COLUMNS, openDatabase, pendingMigrations, migrateToLatest, type Database } from "../db/index.js";
+import { kekProviderRegistry, type KekProviderDefinition } from "../crypto/kek/index.js";
+import { CIPHERTEXT_COLUMNS, openDatabase, pendingAppMigrations, pendingMigrations, migrateToLatest, type AppMigrations, type Database } from "../db/index.js";
 import { SecurityEvents } from "../events/index.js";
 import type { HealthCheck } from "../health/index.js";
 import { createKv, type KvStore } from "../kv/index.js";
 import { createLogger, resolveLogFormat, SecretRedactor, type Logger } from "../log/index.js";
 import { UpstreamRegistry, type UpstreamOverrides } from "../resilience/index.js";
 import { createSecrets, type SecretsService } from "../secrets/index.js";
+import { secretsProviderRegistry } from "../secrets/chain.js";
+import type { SecretsProviderDefinition } from "../secrets/schemes.js";
 import { systemClock, type Clock } from "./clock.js";
 
 export interface Runtime {
@@ -58,6 +61,17 @@ export interface RuntimeOptions {
    * classification and the rest stay the built-in ones.
    */
   upstreams?: UpstreamOverrides;
+  /** KEK providers of the app, registered after the built-ins; RAMPART_KMS may name any of them. */
+  kekProviders?: readonly KekProviderDefinition[];
+  /** Secrets provider schemes of the app (`myvault:`), registered after the built-ins, for RAMPART_SECRETS. */
+  secretsProviders?: readonly SecretsProviderDefinition[];
+  /**
+   * The host app's own Kysely migrations, applied after Rampart's under the
+   * same lock (recorded in `rampart_app_migrations`), with the same policy:
+   * automatic in embedded and non-production mode, refused when pending in
+   * production.
+   */
+  migrations?: AppMigrations;
 }
 
 /** The logger a runtime (and the preflight before it) writes to: the one given, else one built from the config. */
@@ -74,6 +88,10 @@ export function runtimeLogger(config: Config, options: Pick<RuntimeOptions, "log
 }
 
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+  // This runtime's provider tables; an unknown RAMPART_KMS stops the start here, before anything opens.
+  const kekProviders = kekProviderRegistry(options.kekProviders);
+  kekProviders.resolve(config.kms);
+  const schemes = secretsProviderRegistry(options.secretsProviders);
   const clock = options.clock ?? systemClock;
   const redactor = options.redactor ?? new SecretRedactor();
   const log = runtimeLogger(config, options, redactor);
@@ -87,14 +105,14 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   };
   const upstreams = new UpstreamRegistry({ log }, options.upstreams);
   try {
-    const secrets = createSecrets({ config, env: options.env ?? process.env, redactor, log, clock, upstreams });
+    const secrets = createSecrets({ config, env: options.env ?? process.env, redactor, log, clock, upstreams, schemes });
     opened.push(() => secrets.close());
     const db = await openDatabase(config);
     opened.push(() => db.close());
     const kv = createKv({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, clock, log });
     opened.push(() => kv.close());
-    await prepareSchema({ config, db, log });
-    const crypto = await createKeyring({ config, db: db.kysely, secrets, log, clock, kv, upstreams });
+    await prepareSchema({ config, db, log }, options.migrations);
+    const crypto = await createKeyring({ config, db: db.kysely, secrets, log, clock, kv, upstreams, kekProviders });
     opened.push(() => crypto.close());
     for (const column of CIPHERTEXT_COLUMNS) crypto.registerCiphertextColumn(column);
     const audit = new AuditLog(db.kysely, await crypto.blindIndex("audit.ip"), clock);
@@ -155,19 +173,22 @@ function registerUrlSecrets(redactor: SecretRedactor, url: string): void {
 }
 
 /**
- * Schema policy at start: the embedded database and non-production deployments
- * migrate themselves; production PostgreSQL refuses to start on pending
- * migrations (they are an operator's step: `rampart migrate`).
+ * Schema policy at start, for Rampart's migrations and the app's (`app`)
+ * alike: the embedded database and non-production deployments migrate
+ * themselves; production PostgreSQL refuses to start on pending migrations
+ * (they are an operator's step: `rampart migrate`, or `migrateToLatest(db,
+ * appMigrations)` for an app's own).
  */
-export async function prepareSchema(runtime: Pick<Runtime, "config" | "db" | "log">): Promise<void> {
+export async function prepareSchema(runtime: Pick<Runtime, "config" | "db" | "log">, app: AppMigrations = {}): Promise<void> {
   const { config, db, log } = runtime;
   const auto = config.autoMigrate ?? (db.kind === "pglite" || config.nodeEnv !== "production");
   if (auto) {
-    const { applied } = await migrateToLatest(db.kysely);
+    const { applied, appApplied } = await migrateToLatest(db.kysely, app);
     if (applied.length > 0) log.info({ applied }, "migrations applied");
+    if (appApplied.length > 0) log.info({ applied: appApplied }, "app migrations applied");
     return;
   }
-  const pending = await pendingMigrations(db.kysely);
+  const pending = [...(await pendingMigrations(db.kysely)), ...(await pendingAppMigrations(db.kysely, app)).map((n) => `app:${n}`)];
   if (pending.length > 0) {
     throw new PendingMigrationsError(pending);
   }
@@ -176,6 +197,7 @@ export async function prepareSchema(runtime: Pick<Runtime, "config" | "db" | "lo
 export class PendingMigrationsError extends Error {
   override readonly name = "PendingMigrationsError";
   constructor(readonly pending: string[]) {
-    super(`the database has ${pending.length} pending migration(s) (${pending.join(", ")}); run \`rampart migrate\` first`);
+    const app = pending.some((n) => n.startsWith("app:")) ? "; the app's own (app:...) are applied by migrateToLatest(db, migrations) from the app" : "";
+    super(`the database has ${pending.length} pending migration(s) (${pending.join(", ")}); run \`rampart migrate\` first${app}`);
   }
 }

@@ -3,7 +3,7 @@
  * secrets must not travel in clear text to Vault over the network.
  */
 import type { Config } from "../config/index.js";
-import { parseChainEntry } from "./chain.js";
+import { parseChainEntry } from "./schemes.js";
 
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 

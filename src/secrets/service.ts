@@ -19,6 +19,7 @@ import { MIN_SECRET_LENGTH } from "../log/index.js";
 import { createUpstream, upstreamFailure, type Upstream, type UpstreamRegistry } from "../resilience/index.js";
 import type { Clock } from "../runtime/clock.js";
 import { buildProviderChain, type ProviderChain } from "./chain.js";
+import type { SecretsProviderRegistry } from "./schemes.js";
 import { ProviderError, SecretLoadError, SecretNotFoundError, SecretsClosedError, safeReason } from "./errors.js";
 import { logFailure, logLoad, type Found } from "./events.js";
 import { checkSecrets, listSecrets } from "./inventory.js";
@@ -38,6 +39,8 @@ export interface SecretsOptions {
   clock: Clock;
   /** Replaces the chain built from `RAMPART_SECRETS` (embedders, tests). */
   providers?: SecretProvider[];
+  /** The schemes RAMPART_SECRETS may name (the runtime's: built-ins and the app's); default the built-ins. */
+  schemes?: SecretsProviderRegistry;
   /** Period of the background refresh timer; default a tenth of the TTL within 1-30 s; 0 turns it off. */
   refreshIntervalMs?: number;
   /** The runtime's upstreams, where the remote backends register theirs (`secrets.aws`, `secrets.vault`). */

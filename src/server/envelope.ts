@@ -5,10 +5,11 @@
 import { Type, type TSchema } from "@sinclair/typebox";
 import type { FastifyRequest } from "fastify";
 import { errorCodes } from "../errors/index.js";
+import { traceIdOf } from "./plugins/request-context.js";
 
 /** Wraps a payload in the success envelope with the request's trace id. */
 export function ok<T>(request: FastifyRequest, data: T): { success: true; data: T; traceId: string } {
-  return { success: true, data, traceId: request.id };
+  return { success: true, data, traceId: traceIdOf(request) };
 }
 
 /** Schema of a success envelope around `data`. */

@@ -10,12 +10,12 @@
  */
 import type { Config } from "../config/index.js";
 import { passwordPreflight } from "../auth/password/index.js";
-import { cryptoPreflight } from "../crypto/index.js";
+import { cryptoPreflight, kekProviderRegistry, type KekProviderRegistry } from "../crypto/index.js";
 import { httpPreflight, type ConfigProblem } from "../http/preflight.js";
 import { SecretRedactor, type Logger } from "../log/index.js";
 import { systemClock } from "../runtime/clock.js";
 import { runtimeLogger, type RuntimeOptions } from "../runtime/index.js";
-import { createSecrets, secretsPreflight } from "../secrets/index.js";
+import { createSecrets, secretsPreflight, secretsProviderRegistry } from "../secrets/index.js";
 import type { Secrets } from "../secrets/types.js";
 
 export type PreflightProblem = ConfigProblem;
@@ -55,11 +55,11 @@ export function splitProblem(text: string): PreflightProblem {
  * NODE_ENV says (so `rampart preflight` can vet a configuration before it is
  * deployed). `secrets` supplies the key material the crypto checks inspect.
  */
-export async function productionPreflight(config: Config, secrets: Secrets): Promise<PreflightProblem[]> {
+export async function productionPreflight(config: Config, secrets: Secrets, kekProviders?: KekProviderRegistry): Promise<PreflightProblem[]> {
   const asProduction = { ...config, nodeEnv: "production" as const };
   const problems: PreflightProblem[] = [];
   try {
-    problems.push(...(await cryptoPreflight(asProduction, secrets)).map(splitProblem));
+    problems.push(...(await cryptoPreflight(asProduction, secrets, kekProviders)).map(splitProblem));
   } catch (err) {
     // A provider that cannot be read is itself a reason not to start; its errors never carry a value.
     problems.push({ variable: "RAMPART_SECRETS", problem: `key material could not be read: ${err instanceof Error ? err.message : String(err)}` });
@@ -75,13 +75,17 @@ export interface RunPreflightOptions {
   env: Record<string, string | undefined>;
   log: Logger;
   redactor?: SecretRedactor;
+  /** The app's KEK providers and secrets schemes (RuntimeOptions): their names are valid and their own checks run. */
+  kekProviders?: RuntimeOptions["kekProviders"];
+  secretsProviders?: RuntimeOptions["secretsProviders"];
 }
 
 /** Runs the preflight with a secrets service of its own (closed afterwards), before any runtime exists. */
 export async function runPreflight(config: Config, options: RunPreflightOptions): Promise<PreflightProblem[]> {
-  const secrets = createSecrets({ config, env: options.env, redactor: options.redactor ?? new SecretRedactor(), log: options.log, clock: systemClock, refreshIntervalMs: 0 });
+  const schemes = secretsProviderRegistry(options.secretsProviders);
+  const secrets = createSecrets({ config, env: options.env, redactor: options.redactor ?? new SecretRedactor(), log: options.log, clock: systemClock, refreshIntervalMs: 0, schemes });
   try {
-    return await productionPreflight(config, secrets);
+    return await productionPreflight(config, secrets, kekProviderRegistry(options.kekProviders));
   } finally {
     await secrets.close();
   }
@@ -94,6 +98,12 @@ export async function runPreflight(config: Config, options: RunPreflightOptions)
 export async function assertProductionReady(config: Config, runtime: RuntimeOptions = {}): Promise<void> {
   const redactor = runtime.redactor ?? new SecretRedactor();
   const log = runtimeLogger(config, runtime, redactor);
-  const problems = await runPreflight(config, { env: runtime.env ?? process.env, log, redactor });
+  const problems = await runPreflight(config, {
+    env: runtime.env ?? process.env,
+    log,
+    redactor,
+    ...(runtime.kekProviders ? { kekProviders: runtime.kekProviders } : {}),
+    ...(runtime.secretsProviders ? { secretsProviders: runtime.secretsProviders } : {}),
+  });
   if (problems.length > 0) throw new PreflightError(problems);
 }

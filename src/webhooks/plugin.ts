@@ -17,6 +17,7 @@ import fp from "fastify-plugin";
 import { Type } from "@sinclair/typebox";
 import type { FastifyBaseLogger, FastifyPluginAsync, FastifyPluginCallback, FastifyRequest } from "fastify";
 import { RampartError } from "../errors/index.js";
+import { traceIdOf } from "../server/plugins/request-context.js";
 import { webhookVerifiers } from "./providers.js";
 import { WebhookVerificationError, type VerifiedWebhook, type WebhookFailureReason, type WebhookProvider } from "./verification.js";
 
@@ -110,14 +111,14 @@ export const webhooksPlugin: FastifyPluginAsync<WebhooksPluginOptions> = async (
         verified = webhookVerifiers[endpoint.provider]({ rawBody: body, headers: request.headers }, { secrets: await endpoint.secrets(), now: (opts.now ?? Date.now)(), ...(opts.toleranceSec !== undefined ? { toleranceSec: opts.toleranceSec } : {}) });
       } catch (err) {
         if (err instanceof WebhookVerificationError) {
-          const rejection: WebhookRejection = { endpoint: name, provider: endpoint.provider, reason: err.reason, detail: err.detail, ip: request.ip, traceId: request.id };
+          const rejection: WebhookRejection = { endpoint: name, provider: endpoint.provider, reason: err.reason, detail: err.detail, ip: request.ip, traceId: traceIdOf(request) };
           (opts.log ?? app.log).warn(rejection, "webhook signature rejected");
           opts.onRejected?.(rejection);
         }
         throw err;
       }
       const { duplicate } = await opts.onEvent({ ...verified, endpoint: name, rawBody: body }, request);
-      return { success: true as const, data: { received: true as const, duplicate }, traceId: request.id };
+      return { success: true as const, data: { received: true as const, duplicate }, traceId: traceIdOf(request) };
     },
   );
 };

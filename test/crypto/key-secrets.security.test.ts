@@ -104,7 +104,8 @@ describe("cryptoPreflight", () => {
     ]);
   });
 
-  it("config rejects an unknown provider, naming the variable", () => {
-    expect(() => loadConfig({ RAMPART_KMS: "rot13" })).toThrow("RAMPART_KMS: expected one of local, pkcs11, aws-kms, vault-transit, instead got 'rot13'");
+  it("refuses a provider no registry knows, naming it and the known ones", async () => {
+    const secrets = new MemorySecrets({ "blind-index-key": randomKeySecret() });
+    expect(await cryptoPreflight(config(tempDir(), { RAMPART_KMS: "rot13" }), secrets)).toEqual(["RAMPART_KMS=rot13: unknown KEK provider; known: local, pkcs11, aws-kms, vault-transit"]);
   });
 });

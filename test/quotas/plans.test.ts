@@ -23,7 +23,8 @@ describe("RAMPART_PLANS", () => {
     ["[]", "at least one plan"],
     ["{}", "at least one plan"],
     ['{"Free":{}}', "plan name 'Free'"],
-    ['{"free":{"api.calls":{"day":1}}}', "free.api.calls: unknown meter"],
+    ['{"free":{"API.calls":{"day":1}}}', "free.API.calls: a meter name is dotted lower-case words"],
+    ['{"free":{"llm..tokens":{"day":1}}}', "free.llm..tokens: a meter name"],
     ['{"free":{"api.requests":{"week":1}}}', "free.api.requests.week: unknown period"],
     ['{"free":{"api.requests":{"day":-1}}}', "free.api.requests.day"],
     ['{"free":{"api.requests":{"day":1.5}}}', "free.api.requests.day"],
@@ -39,6 +40,10 @@ describe("RAMPART_PLANS", () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).message).toMatch(/^RAMPART_PLANS: expected JSON/);
     expect((err as ConfigError).message).toContain(where);
+  });
+
+  it("parses a well-formed meter name it does not know yet: whether it exists is checked at start (test/quotas/app-meters.test.ts)", () => {
+    expect(loadConfig({ RAMPART_PLANS: '{"free":{"llm.tokens":{"day":100}}}' }).plans.free).toEqual({ "llm.tokens": { day: 100 } });
   });
 
   it("refuses a malformed RAMPART_DEFAULT_PLAN", () => {

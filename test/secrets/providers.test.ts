@@ -128,13 +128,18 @@ describe("chain from RAMPART_SECRETS", () => {
     ]);
   });
 
-  it("refuses a malformed RAMPART_SECRETS at config load, naming the variable", () => {
-    for (const bad of ["envv", "files:", "vault:secret", "env,", "s3:bucket"]) {
+  it("refuses a malformed RAMPART_SECRETS at config load, an unknown scheme or a bad argument at start, naming the entry", () => {
+    for (const bad of ["files:", "env,", "Env", "a b"]) {
       expect(() => loadConfig({ RAMPART_SECRETS: bad })).toThrow(ConfigError);
     }
-    expect(() => loadConfig({ RAMPART_SECRETS: "env,ftp:x" })).toThrow(
-      "RAMPART_SECRETS: expected one of env, dotenv:<file>, files:<dir>, aws:<prefix>, vault:<mount>/<path>, instead got 'env,ftp:x'",
+    const deps = { env: {}, redactor: new SecretRedactor(), clock: new ManualClock() };
+    const build = (entries: string) => () => buildProviderChain({ ...deps, config: loadConfig({ RAMPART_SECRETS: entries }) });
+    expect(build("env,ftp:x")).toThrow(
+      "RAMPART_SECRETS: expected entries of a registered scheme (env, dotenv:<file>, files:<dir>, aws:<prefix>, vault:<mount>/<path>), instead got 'ftp:x': unknown scheme 'ftp'",
     );
+    expect(build("envv")).toThrow("unknown scheme 'envv'");
+    expect(build("vault:secret")).toThrow("RAMPART_SECRETS: expected vault:<mount>/<path>, instead got 'vault:secret'");
+    expect(build("env:x")).toThrow("RAMPART_SECRETS: expected env, instead got 'env:x'");
     expect(loadConfig({}).secretsProviders).toEqual(["env"]);
   });
 

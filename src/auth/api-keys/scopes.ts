@@ -4,10 +4,10 @@
  * permissions are its owner's intersected with its scopes.
  */
 import { RampartError } from "../../errors/index.js";
-import { isPermission, ROLES } from "../permissions.js";
+import { BUILT_IN_ROLES, PERMISSION_PATTERN, type PermissionRegistry } from "../permissions.js";
 
 /** Lower-case resource and action, letters first, then letters, digits, `-` or `_`; 64 characters each at most. */
-export const SCOPE_PATTERN = /^[a-z][a-z0-9_-]{0,63}:[a-z][a-z0-9_-]{0,63}$/;
+export const SCOPE_PATTERN = PERMISSION_PATTERN;
 /** Most scopes on one key. */
 export const MAX_SCOPES = 64;
 
@@ -16,7 +16,7 @@ export function isValidScope(scope: string): boolean {
 }
 
 export interface ParseScopesOptions {
-  /** When given, every scope must be one of these (e.g. PERMISSIONS). */
+  /** When given, every scope must be one of these (e.g. the caller's permissions). */
   allowed?: readonly string[];
   /** Field path in VALIDATION_FAILED details. Default `body.scopes`. */
   path?: string;
@@ -45,11 +45,14 @@ export function hasScope(granted: readonly string[], required: string): boolean 
 
 /**
  * Whether creating a key with `scope` needs the owner to re-authenticate:
- * every `:write` scope (Rampart's and a host app's) and every built-in
+ * every `:write` scope (Rampart's and a host app's) and every known
  * permission the `user` role lacks (administration of other accounts, the
- * audit log). A key holding one can change the account or act on others, so
- * a stolen session or key alone must not be enough to mint it.
+ * audit log, an app permission only its own roles grant). A key holding one
+ * can change the account or act on others, so a stolen session or key alone
+ * must not be enough to mint it. Without `registry`, the built-in table.
  */
-export function isSensitiveScope(scope: string): boolean {
-  return scope.endsWith(":write") || (isPermission(scope) && !(ROLES.user ?? []).includes(scope));
+export function isSensitiveScope(scope: string, registry?: PermissionRegistry): boolean {
+  if (scope.endsWith(":write")) return true;
+  if (registry) return registry.has(scope) && !registry.permissionsOfRole("user").has(scope);
+  return (BUILT_IN_ROLES.admin as readonly string[]).includes(scope) && !(BUILT_IN_ROLES.user as readonly string[]).includes(scope);
 }

@@ -10,7 +10,6 @@
  */
 import { RampartError } from "../../errors/index.js";
 import type { Identity } from "../identity.js";
-import { ROLE_NAMES } from "../permissions.js";
 import { reauthenticate, type ReauthProof } from "../reauth.js";
 import { assertNotLastAdmin } from "../stores/admins.js";
 import { logoutAll } from "./sessions.js";
@@ -81,7 +80,7 @@ export async function disableUser(identity: Identity, adminId: string, id: strin
 
 export async function setRoles(identity: Identity, adminId: string, id: string, roles: string[], proof: ReauthProof = {}): Promise<UserProfile> {
   const { runtime, users } = identity;
-  const unknown = roles.filter((r) => !ROLE_NAMES.includes(r));
+  const unknown = roles.filter((r) => !identity.permissions.hasRole(r));
   if (unknown.length > 0 || roles.length === 0) {
     throw new RampartError("VALIDATION_FAILED", { details: { fields: [{ path: "body.roles", message: roles.length === 0 ? "must name at least one role" : `unknown role(s): ${unknown.join(", ")}` }] } });
   }

@@ -18,7 +18,7 @@ import { RampartError } from "../../errors/index.js";
 import type { Runtime } from "../../runtime/index.js";
 import type { Identity } from "../identity.js";
 import { authenticateApiKey, generateApiKey, isSensitiveScope, parseScopes } from "../api-keys/index.js";
-import { permissionsOf, SESSION_ONLY, type Permission } from "../permissions.js";
+import type { Permission } from "../permissions.js";
 import type { Principal } from "../principal.js";
 import { reauthenticate } from "../reauth.js";
 
@@ -41,11 +41,12 @@ export async function createApiKey(identity: Identity, principal: Principal, inp
   const { runtime } = identity;
   // A key can never hold more than the user who creates it (nor more than the key creating it),
   // and never a permission reserved to login sessions.
-  const allowed = [...principal.permissions].filter((p) => !SESSION_ONLY.has(p));
+  const registry = identity.permissions;
+  const allowed = [...principal.permissions].filter((p) => registry.has(p) && !registry.sessionOnly(p));
   const scopes = parseScopes(input.scopes, { allowed });
   // Write and admin scopes act on the account: the owner re-authenticates (password, and a code when
   // MFA is on), whether a session or a key asks — a stolen credential alone cannot mint one.
-  if (scopes.some(isSensitiveScope)) await reauthenticate(identity, principal.userId, { password: input.password, code: input.code }, { action: "apikey.create" });
+  if (scopes.some((s) => isSensitiveScope(s, registry))) await reauthenticate(identity, principal.userId, { password: input.password, code: input.code }, { action: "apikey.create" });
   const now = runtime.clock.now();
   let expiresAt: Date | null = null;
   if (input.expiresAt !== undefined) {
@@ -192,7 +193,8 @@ export async function apiKeyPrincipal(identity: Identity, key: string): Promise<
     await db.updateTable("rampart_api_keys").set({ last_used_at: new Date(now) }).where("id", "=", record.id).execute();
   }
   // The owner's current roles (a demotion narrows the key at once), its scopes, never a session-only permission.
-  const owner = permissionsOf(record.roles);
-  const permissions = new Set<Permission>([...owner].filter((p) => record.scopes.includes(p) && !SESSION_ONLY.has(p)));
+  const registry = identity.permissions;
+  const owner = registry.permissionsOf(record.roles);
+  const permissions = new Set<Permission>([...owner].filter((p) => record.scopes.includes(p) && !registry.sessionOnly(p)));
   return { kind: "api-key", userId: record.user_id, roles: record.roles, permissions, apiKeyId: record.id, scopes: record.scopes };
 }

@@ -11,6 +11,8 @@ export const migrateCommand: Command = {
 Applies every pending migration to the database (DATABASE_URL, or the embedded
 one in RAMPART_DATA_DIR; stop the server first in embedded mode). Several
 instances may run it at once: a database lock serializes them.
+A host app's own migrations are not known to this command: the app applies
+them with createRuntime({ migrations }) or migrateToLatest(db, migrations).
 
   --status   list pending migrations and exit (1 when any is pending)`,
   async run(io) {

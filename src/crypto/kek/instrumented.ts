@@ -5,6 +5,7 @@
  * provider itself is untouched, and the counters belong to this instance.
  */
 import type { EncryptionContext } from "../context.js";
+import { DecryptionFailed } from "../errors.js";
 import { LatencyHistogram, type LatencyStats } from "../../resilience/stats.js";
 import type { GeneratedKey, KekProvider, KekProviderName, KekRef, KekVersionInfo, WrappedKey } from "./types.js";
 
@@ -54,6 +55,8 @@ export class InstrumentedKek implements KekProvider {
     return this.timed("wrap", () => this.inner.wrap(dek, context));
   }
   unwrap(ref: KekRef, wrapped: Buffer, context: EncryptionContext): Promise<Buffer> {
+    // A header that names another provider never reaches this one (whatever it would make of it): the one rejection.
+    if (ref.provider !== this.name) return Promise.reject(new DecryptionFailed());
     return this.timed("unwrap", () => this.inner.unwrap(ref, wrapped, context));
   }
   rotate(): Promise<KekRef> {

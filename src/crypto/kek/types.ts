@@ -8,9 +8,20 @@
  */
 import type { EncryptionContext } from "../context.js";
 
-export type KekProviderName = "local" | "pkcs11" | "aws-kms" | "vault-transit";
+/**
+ * A KEK provider's name as RAMPART_KMS selects it and every wrapped-key header
+ * stores it. The set of names is open: each runtime has a registry of
+ * providers (providers.ts), built-ins and a host app's alike.
+ */
+export type KekProviderName = string;
 
-export const KEK_PROVIDER_NAMES: readonly KekProviderName[] = ["local", "pkcs11", "aws-kms", "vault-transit"];
+/** Lower-case letters, digits and dashes, 1-32 characters, starting with a letter: fits the one-byte length of the rp1 header. */
+const NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
+/** Whether `name` is well-formed for a KEK provider (says nothing about whether one is registered). */
+export function isKekProviderName(name: string): boolean {
+  return NAME.test(name);
+}
 
 /** Which KEK wrapped a DEK: stored in every wrapped-key header and subject-key row. */
 export interface KekRef {

@@ -6,6 +6,7 @@
 import fp from "fastify-plugin";
 import type { FastifyPluginCallback } from "fastify";
 import type { Logger } from "../../log/index.js";
+import { traceIdOf } from "./request-context.js";
 
 const plugin: FastifyPluginCallback<{ log: Logger }> = (app, opts, done) => {
   app.addHook("onResponse", (request, reply, next) => {
@@ -17,7 +18,7 @@ const plugin: FastifyPluginCallback<{ log: Logger }> = (app, opts, done) => {
         path,
         status: reply.statusCode,
         durationMs: Math.round(reply.elapsedTime * 100) / 100,
-        traceId: request.id,
+        traceId: traceIdOf(request),
         ...(request.ctx?.userId ? { userId: request.ctx.userId } : {}),
       },
       "request",

@@ -6,13 +6,16 @@
  */
 import fp from "fastify-plugin";
 import type { FastifyError, FastifyPluginCallback, FastifyReply, FastifyRequest } from "fastify";
-import { errorCatalogue, isRampartError, RampartError, toEnvelope, toProblem, type ErrorCode } from "../../errors/index.js";
+import { builtInErrors, errorCatalogue, isRampartError, RampartError, toEnvelope, toProblem, type AnyErrorCode, type ErrorCatalogue, type ErrorCode } from "../../errors/index.js";
 import type { Logger } from "../../log/index.js";
 import { validationDetails } from "../validation.js";
+import { traceIdOf } from "./request-context.js";
 
 interface Mapped {
-  code: ErrorCode;
+  code: AnyErrorCode;
   message: string;
+  /** A RampartError's code that the catalogue lacks (answered as INTERNAL_ERROR, logged as a programming error). */
+  unknownCode?: string;
   details?: Record<string, unknown>;
   headers?: Record<string, string>;
 }
@@ -40,9 +43,12 @@ const BY_STATUS: Record<number, ErrorCode> = {
   503: "SERVICE_UNAVAILABLE",
 };
 
-export function mapError(err: unknown): Mapped {
+/** Maps any error to a catalogue code and client message; `catalogue` holds the app's codes too (default Rampart's). */
+export function mapError(err: unknown, catalogue: ErrorCatalogue = builtInErrors): Mapped {
   if (isRampartError(err)) {
-    const m: Mapped = { code: err.code, message: err.message };
+    const entry = catalogue.entry(err.code);
+    if (!entry) return { code: "INTERNAL_ERROR", message: errorCatalogue.INTERNAL_ERROR.message, unknownCode: err.code };
+    const m: Mapped = { code: err.code, message: err.ownMessage ? err.message : entry.message };
     if (err.details) m.details = err.details;
     if (err.headers) m.headers = err.headers;
     return m;
@@ -70,27 +76,32 @@ export function wantsProblem(request: FastifyRequest): boolean {
   return typeof accept === "string" && /application\/problem\+json(?!\s*;\s*q=0(?:\.0*)?\s*(?:,|$))/i.test(accept);
 }
 
-export function sendError(request: FastifyRequest, reply: FastifyReply, mapped: Mapped, securityHeaders?: Record<string, string>): FastifyReply {
-  const status = errorCatalogue[mapped.code].status;
+export function sendError(request: FastifyRequest, reply: FastifyReply, mapped: Mapped, securityHeaders?: Record<string, string>, catalogue: ErrorCatalogue = builtInErrors): FastifyReply {
+  const status = catalogue.entry(mapped.code)?.status ?? errorCatalogue.INTERNAL_ERROR.status;
   // An error thrown by a hook that runs before the security-headers hook would otherwise leave without them.
   if (securityHeaders) reply.headers(securityHeaders);
-  reply.header("x-request-id", request.id);
+  const traceId = traceIdOf(request);
+  reply.header("x-request-id", traceId);
   if (mapped.headers) for (const [k, v] of Object.entries(mapped.headers)) reply.header(k, v);
   reply.code(status);
   if (wantsProblem(request)) {
     const instance = request.url.split("?", 1)[0] ?? "/";
-    return reply.type("application/problem+json; charset=utf-8").send(toProblem(mapped.code, mapped.message, request.id, instance, mapped.details));
+    return reply.type("application/problem+json; charset=utf-8").send(toProblem(mapped.code, mapped.message, traceId, instance, mapped.details, catalogue));
   }
-  return reply.type("application/json; charset=utf-8").send(toEnvelope(mapped.code, mapped.message, request.id, mapped.details));
+  return reply.type("application/json; charset=utf-8").send(toEnvelope(mapped.code, mapped.message, traceId, mapped.details));
 }
 
 export interface ErrorsPluginOptions {
-  log: Logger;
+  /** Where unexpected errors are logged (default the app's logger). */
+  log?: Pick<Logger, "error" | "warn">;
   /** Security headers every error answer carries, whichever hook failed (src/http/headers.ts `securityHeaderBlock`). */
   securityHeaders?: readonly (readonly [string, string])[];
+  /** The app's error catalogue (`createErrorCatalogue(appCodes)`); default Rampart's codes only. */
+  catalogue?: ErrorCatalogue;
 }
 
 const plugin: FastifyPluginCallback<ErrorsPluginOptions> = (app, opts, done) => {
+  const log = opts.log ?? app.log;
   const securityHeaders = opts.securityHeaders ? Object.freeze(Object.fromEntries(opts.securityHeaders)) : undefined;
   // While the app closes, requests still arriving on open connections are refused with the envelope
   // (Fastify's own closing answer is a bare JSON body without headers; the app turns it off).
@@ -105,13 +116,16 @@ const plugin: FastifyPluginCallback<ErrorsPluginOptions> = (app, opts, done) => 
     next(new RampartError("SERVICE_UNAVAILABLE", { message: "The server is shutting down; retry on another connection." }));
   });
   app.setErrorHandler((err, request, reply) => {
-    const mapped = mapError(err);
-    if (mapped.code === "INTERNAL_ERROR") {
-      opts.log.error({ err, traceId: request.id, method: request.method, route: request.routeOptions.url ?? null }, "unhandled error");
-    } else if (errorCatalogue[mapped.code].status >= 500) {
-      opts.log.warn({ err, traceId: request.id }, "service unavailable");
+    const catalogue = opts.catalogue ?? builtInErrors;
+    const mapped = mapError(err, catalogue);
+    if (mapped.unknownCode !== undefined) {
+      log.error({ err, traceId: traceIdOf(request), errorCode: mapped.unknownCode }, `error code '${mapped.unknownCode}' is not in the catalogue; define it in the \`errors\` option`);
+    } else if (mapped.code === "INTERNAL_ERROR") {
+      log.error({ err, traceId: traceIdOf(request), method: request.method, route: request.routeOptions.url ?? null }, "unhandled error");
+    } else if ((catalogue.entry(mapped.code)?.status ?? 500) >= 500) {
+      log.warn({ err, traceId: traceIdOf(request) }, "service unavailable");
     }
-    return sendError(request, reply, mapped, securityHeaders);
+    return sendError(request, reply, mapped, securityHeaders, catalogue);
   });
   app.setNotFoundHandler((request, reply) => sendError(request, reply, { code: "NOT_FOUND", message: "No route matches this method and path." }, securityHeaders));
   done();

@@ -1,23 +1,49 @@
 /**
  * Request context: the trace id (adopted from `traceparent` / `x-request-id`
- * when well-formed, else new) becomes `request.id`, is echoed as
+ * when well-formed, else new) becomes `request.ctx.traceId`, is echoed as
  * `x-request-id`, and is available to all code through AsyncLocalStorage.
+ *
+ * The id is the plugin's own, whatever the host's `genReqId`: with
+ * `rampartServerOptions` (server-options.ts) Fastify's `request.id` is the same
+ * id, computed once before routing so the answers written before any hook
+ * (raw-errors.ts) carry it too; on any other instance the plugin resolves it
+ * here and `request.id` stays the host's.
  */
 import fp from "fastify-plugin";
-import type { FastifyPluginCallback } from "fastify";
-import { runWithContext, type RequestContext } from "../../context/index.js";
+import type { FastifyPluginCallback, FastifyRequest } from "fastify";
+import type { IncomingMessage } from "node:http";
+import { resolveTraceId, runWithContext, type RequestContext } from "../../context/index.js";
 
 declare module "fastify" {
   interface FastifyRequest {
+    /** The request's context: trace id, client IP, and the user id once authenticated. */
     ctx: RequestContext;
   }
+}
+
+const kTraceId = Symbol("rampart.traceId");
+
+type Marked = IncomingMessage & { [kTraceId]?: string };
+
+/** A `genReqId` that resolves the trace id and marks the raw request with it, so the plugin adopts it as is. */
+export function traceIdRequestId(req: IncomingMessage): string {
+  const id = resolveTraceId(req.headers.traceparent, req.headers["x-request-id"]);
+  (req as Marked)[kTraceId] = id;
+  return id;
+}
+
+/** The request's trace id: its context's once the plugin ran, else `request.id` (errors raised before any hook). */
+export function traceIdOf(request: FastifyRequest): string {
+  return (request.ctx as RequestContext | null | undefined)?.traceId ?? (request.raw as Marked)[kTraceId] ?? request.id;
 }
 
 const plugin: FastifyPluginCallback = (app, _opts, done) => {
   app.decorateRequest("ctx", null as unknown as RequestContext);
   app.addHook("onRequest", (request, reply, next) => {
-    request.ctx = { traceId: request.id, ip: request.ip };
-    reply.header("x-request-id", request.id);
+    const headers = request.headers;
+    const traceId = (request.raw as Marked)[kTraceId] ?? resolveTraceId(headers.traceparent, headers["x-request-id"]);
+    request.ctx = { traceId, ip: request.ip };
+    reply.header("x-request-id", traceId);
     runWithContext(request.ctx, next);
   });
   // Body parsing resumes on the socket's async context; re-enter ours so the

@@ -11,6 +11,11 @@ export default defineConfig({
     exclude: withServices ? ["**/node_modules/**"] : ["**/node_modules/**", "test/**/*.services.test.ts"],
     globalSetup: ["test/global-setup.ts"],
     pool: "forks",
+    // Vitest's default is one worker fewer than the cores: one on this kind of 2-core machine. Tests
+    // wait on I/O and timers much of the time, so two workers finish the suite sooner (each test has
+    // its own database and key prefix, so they never see each other's state).
+    maxWorkers: 2,
+    minWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

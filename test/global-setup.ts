@@ -3,20 +3,29 @@
  * required, and a missing or unreachable one fails the run instead of letting
  * the integration tests quietly run in one mode only.
  *
- * It also initializes one empty embedded cluster (PGlite's initdb, a few
- * seconds of CPU) that createTestEnv copies into each embedded test's data
- * directory: the copy is what initdb would write, so every test still starts
- * on a cluster without tables, migrations or keys, and runs its first start
- * itself (migrations, key creation, bootstrap) — only initdb is shared.
+ * It also prepares two templates that createTestEnv copies for each test: an
+ * embedded cluster (PGlite's initdb, a few seconds of CPU) and, with the
+ * services, a PostgreSQL database (`CREATE DATABASE ... TEMPLATE`). Both hold
+ * the migrated schema and nothing else — no rows, no keys — so every test
+ * still runs its own first start (key creation, bootstrap) on stores no other
+ * test touches; an unmigrated copy of the embedded cluster is kept for the
+ * tests of migrations themselves.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { Redis } from "ioredis";
+import { loadConfig } from "../src/config/index.js";
+import { migrateToLatest, openDatabase } from "../src/db/index.js";
 
 export const PGDATA_TEMPLATE_ENV = "RAMPART_TEST_PGDATA_TEMPLATE";
+/** The migrated embedded cluster (PGDATA_TEMPLATE_ENV is the unmigrated one). */
+export const PGDATA_MIGRATED_ENV = "RAMPART_TEST_PGDATA_MIGRATED";
+/** The migrated PostgreSQL template database, with the services. */
+export const PG_TEMPLATE_DB_ENV = "RAMPART_TEST_PG_TEMPLATE";
 
 export default async function setup(): Promise<() => void> {
   const dbUrl = process.env.TEST_DATABASE_URL;
@@ -47,9 +56,45 @@ export default async function setup(): Promise<() => void> {
     }
   }
   const template = mkdtempSync(join(tmpdir(), "rampart-pgdata-template-"));
-  const cluster = await PGlite.create(join(template, "pgdata"));
+  mkdirSync(join(template, "empty"));
+  const cluster = await PGlite.create(join(template, "empty", "pgdata"));
   await cluster.close();
-  // Test workers are forked after this and inherit the variable.
-  process.env[PGDATA_TEMPLATE_ENV] = join(template, "pgdata");
-  return () => rmSync(template, { recursive: true, force: true });
+  cpSync(join(template, "empty"), join(template, "migrated"), { recursive: true });
+  await migrated({ dataDir: join(template, "migrated") });
+  let pgTemplate: string | undefined;
+  if (dbUrl) {
+    pgTemplate = `rampart_tpl_${randomBytes(6).toString("hex")}`;
+    await adminQuery(dbUrl, `create database ${pgTemplate}`);
+    const u = new URL(dbUrl);
+    u.pathname = `/${pgTemplate}`;
+    await migrated({ dataDir: template, databaseUrl: u.toString() });
+  }
+  // Test workers are forked after this and inherit the variables.
+  process.env[PGDATA_TEMPLATE_ENV] = join(template, "empty", "pgdata");
+  process.env[PGDATA_MIGRATED_ENV] = join(template, "migrated", "pgdata");
+  if (pgTemplate) process.env[PG_TEMPLATE_DB_ENV] = pgTemplate;
+  return async () => {
+    rmSync(template, { recursive: true, force: true });
+    if (dbUrl && pgTemplate) await adminQuery(dbUrl, `drop database if exists ${pgTemplate} with (force)`);
+  };
+}
+
+/** Applies every migration to the database of `config` and closes it. */
+async function migrated(stores: { dataDir: string; databaseUrl?: string }): Promise<void> {
+  const db = await openDatabase(loadConfig({ RAMPART_DATA_DIR: stores.dataDir, ...(stores.databaseUrl ? { DATABASE_URL: stores.databaseUrl } : {}) }));
+  try {
+    await migrateToLatest(db.kysely);
+  } finally {
+    await db.close();
+  }
+}
+
+async function adminQuery(url: string, statement: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(statement);
+  } finally {
+    await c.end();
+  }
 }

@@ -113,7 +113,7 @@ describe.each(testModes())("app migrations (%s)", (mode) => {
   });
 
   it("concurrent runs apply each app migration exactly once", async () => {
-    const env = await createTestEnv(mode);
+    const env = await createTestEnv(mode, {}, { schema: "empty" });
     cleanups.push(() => env.cleanup());
     const runs: Record<string, number> = {};
     const set = notesMigrations(runs);

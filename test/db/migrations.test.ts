@@ -15,7 +15,7 @@ describe.each(testModes())("database (%s)", (mode) => {
   });
 
   it("applies every migration once, also when several instances migrate at once", async () => {
-    const env = await createTestEnv(mode);
+    const env = await createTestEnv(mode, {}, { schema: "empty" });
     cleanups.push(() => env.cleanup());
     if (mode === "postgres") {
       const dbs = await Promise.all([1, 2, 3, 4].map(() => openDatabase(env.config)));
@@ -38,7 +38,7 @@ describe.each(testModes())("database (%s)", (mode) => {
   });
 
   it("a transaction on one request is not joined by concurrent queries", async () => {
-    const env = await createTestEnv(mode);
+    const env = await createTestEnv(mode, {}, { schema: "empty" });
     cleanups.push(() => env.cleanup());
     const db = await openDatabase(env.config);
     cleanups.push(() => db.close());
@@ -56,7 +56,7 @@ describe.each(testModes())("database (%s)", (mode) => {
   });
 
   it("leases: exactly one of many concurrent contenders holds a lease until it expires", async () => {
-    const env = await createTestEnv(mode);
+    const env = await createTestEnv(mode, {}, { schema: "empty" });
     cleanups.push(() => env.cleanup());
     const db = await openDatabase(env.config);
     cleanups.push(() => db.close());

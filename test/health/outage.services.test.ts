@@ -77,7 +77,7 @@ describe("outages", () => {
 
 describe("schema policy in production", () => {
   it("refuses to start against PostgreSQL with pending migrations and names `rampart migrate`", async () => {
-    const env = await createTestEnv("postgres");
+    const env = await createTestEnv("postgres", {}, { schema: "empty" });
     try {
       // Settings production accepts (the preflight runs first), so the schema policy is what refuses.
       const prodEnv = { ...env.env, ...productionSettings() };

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { loadConfig, type Config } from "../../src/config/index.js";
-import { PGDATA_TEMPLATE_ENV } from "../global-setup.js";
+import { PG_TEMPLATE_DB_ENV, PGDATA_MIGRATED_ENV, PGDATA_TEMPLATE_ENV } from "../global-setup.js";
 import { dropPrefix } from "./redis.js";
 
 export type ModeName = "embedded" | "postgres";
@@ -33,16 +33,26 @@ function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
+export interface TestEnvOptions {
+  /**
+   * `migrated` (default): the stores start with Rampart's schema applied and
+   * nothing else (copied from a template made once per run); `empty`: a fresh
+   * cluster or database without tables, for the tests of migrations.
+   */
+  schema?: "migrated" | "empty";
+}
+
 /** Creates isolated stores for one test (or one describe block) in the given mode. */
-export async function createTestEnv(mode: ModeName, overrides: Record<string, string> = {}): Promise<TestEnv> {
+export async function createTestEnv(mode: ModeName, overrides: Record<string, string> = {}, options: TestEnvOptions = {}): Promise<TestEnv> {
+  const migrated = (options.schema ?? "migrated") === "migrated";
   const id = randomBytes(6).toString("hex");
   const dataDir = mkdtempSync(join(tmpdir(), "rampart-test-"));
   // Rate limiting is off by default in tests (they log in many times from one IP);
   // the rate-limit tests turn it on.
   const env: Record<string, string> = { NODE_ENV: "test", LOG_LEVEL: "info", RAMPART_DATA_DIR: dataDir, PORT: "0", RATE_LIMIT_ENABLED: "false" };
   const cleanups: (() => Promise<void>)[] = [async () => rmSync(dataDir, { recursive: true, force: true })];
-  // An initdb'd, empty cluster from test/global-setup.ts instead of running initdb again.
-  const template = process.env[PGDATA_TEMPLATE_ENV];
+  // A cluster from test/global-setup.ts instead of running initdb (and the migrations) again.
+  const template = process.env[migrated ? PGDATA_MIGRATED_ENV : PGDATA_TEMPLATE_ENV];
   if (mode === "embedded" && template) cpSync(template, join(dataDir, "pgdata"), { recursive: true });
 
   if (mode === "postgres") {
@@ -52,7 +62,8 @@ export async function createTestEnv(mode: ModeName, overrides: Record<string, st
     const database = `rampart_t_${id}`;
     const admin = new pg.Client({ connectionString: adminUrl });
     await admin.connect();
-    await admin.query(`create database ${database}`);
+    const pgTemplate = migrated ? process.env[PG_TEMPLATE_DB_ENV] : undefined;
+    await admin.query(pgTemplate ? `create database ${database} template ${pgTemplate}` : `create database ${database}`);
     await admin.end();
     const prefix = `rt:${id}:`;
     env.DATABASE_URL = withDatabase(adminUrl, database);

@@ -143,7 +143,7 @@ describe("restore drill: pg_dump, drop, pg_restore, same keys", { timeout: 240_0
   });
 
   it("the same restore with another master key decrypts nothing", async () => {
-    const other = await createTestEnv("postgres", { RAMPART_SECRET_MASTER_KEY: key(), RAMPART_SECRET_BLIND_INDEX_KEY: keys.RAMPART_SECRET_BLIND_INDEX_KEY });
+    const other = await createTestEnv("postgres", { RAMPART_SECRET_MASTER_KEY: key(), RAMPART_SECRET_BLIND_INDEX_KEY: keys.RAMPART_SECRET_BLIND_INDEX_KEY }, { schema: "empty" });
     try {
       execFileSync("pg_restore", ["--no-owner", "--exit-on-error", "--single-transaction", `--dbname=${other.env.DATABASE_URL}`, dumpFile], { stdio: "pipe" });
       let status: number;

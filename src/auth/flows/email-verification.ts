@@ -15,6 +15,7 @@ import type { Tables } from "../../db/index.js";
 import { RampartError } from "../../errors/index.js";
 import type { Identity } from "../identity.js";
 import { hashToken, newOpaqueToken } from "../sessions.js";
+import { spendAllTokens, spendToken } from "../stores/one-time-tokens.js";
 
 /** A resend within this time of the previous link sends nothing (a flood of requests cannot flood a mailbox). */
 export const RESEND_COOLDOWN_MS = 60_000;
@@ -78,26 +79,19 @@ export async function verifyEmail(identity: Identity, token: string): Promise<{ 
   const tokenHash = hashToken(token);
   const now = new Date(runtime.clock.now());
   const userId = await runtime.db.kysely.transaction().execute(async (trx) => {
-    const spent = await trx
-      .updateTable("rampart_email_verifications")
-      .set({ used_at: now })
-      .where("token_hash", "=", tokenHash)
-      .where("used_at", "is", null)
-      .where("expires_at", ">", now)
-      .returning("user_id")
-      .executeTakeFirst();
-    if (!spent) return undefined;
+    const spentBy = await spendToken(trx, "rampart_email_verifications", tokenHash, now);
+    if (spentBy === undefined) return undefined;
     const marked = await trx
       .updateTable("rampart_users")
       .set({ email_verified_at: now, updated_at: now })
-      .where("id", "=", spent.user_id)
+      .where("id", "=", spentBy)
       .where("status", "=", "active")
       .executeTakeFirst();
     // A disabled account keeps its token: nothing is written, and the link works again once re-enabled.
     if (marked.numUpdatedRows !== 1n) throw new VerificationRefused();
-    await trx.updateTable("rampart_email_verifications").set({ used_at: now }).where("user_id", "=", spent.user_id).where("used_at", "is", null).execute();
-    await runtime.events.emit("auth.email.verified", { actor: { type: "user", id: spent.user_id }, target: `user:${spent.user_id}` }, trx);
-    return spent.user_id;
+    await spendAllTokens(trx, "rampart_email_verifications", spentBy, now);
+    await runtime.events.emit("auth.email.verified", { actor: { type: "user", id: spentBy }, target: `user:${spentBy}` }, trx);
+    return spentBy;
   }).catch((err: unknown) => {
     if (err instanceof VerificationRefused) return undefined;
     throw err;

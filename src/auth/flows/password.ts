@@ -14,6 +14,7 @@ import { RampartError } from "../../errors/index.js";
 import type { Identity } from "../identity.js";
 import { reauthenticate } from "../reauth.js";
 import { hashToken, newOpaqueToken } from "../sessions.js";
+import { spendAllTokens, spendToken } from "../stores/one-time-tokens.js";
 import { revokeKeysIn } from "./api-keys.js";
 import { emailInputs } from "./register.js";
 
@@ -29,8 +30,8 @@ export async function changePassword(identity: Identity, userId: string, session
   const sessionsRevoked = await runtime.db.kysely.transaction().execute(async (trx) => {
     await trx.updateTable("rampart_users").set({ password_hash: hash, password_changed_at: now, updated_at: now }).where("id", "=", userId).execute();
     const n = await sessions.markRevoked(trx, others, "password-changed");
-    const links = await trx.updateTable("rampart_password_resets").set({ used_at: now }).where("user_id", "=", userId).where("used_at", "is", null).executeTakeFirst();
-    await runtime.events.emit("auth.password.changed", { actor: { type: "user", id: userId }, target: `user:${userId}`, data: { sessionsRevoked: n, resetLinksRevoked: Number(links.numUpdatedRows) } }, trx);
+    const links = await spendAllTokens(trx, "rampart_password_resets", userId, now);
+    await runtime.events.emit("auth.password.changed", { actor: { type: "user", id: userId }, target: `user:${userId}`, data: { sessionsRevoked: n, resetLinksRevoked: links } }, trx);
     return n;
   });
   await sessions.publish(others);
@@ -90,27 +91,20 @@ export async function resetPassword(identity: Identity, input: { token: string; 
   const hash = await hasher.hash(normalized);
   let sessionIds: string[] = [];
   const result = await runtime.db.kysely.transaction().execute(async (trx) => {
-    const spent = await trx
-      .updateTable("rampart_password_resets")
-      .set({ used_at: now })
-      .where("token_hash", "=", tokenHash)
-      .where("used_at", "is", null)
-      .where("expires_at", ">", now)
-      .returning("user_id")
-      .executeTakeFirst();
-    if (!spent) return undefined;
-    await trx.updateTable("rampart_users").set({ password_hash: hash, password_changed_at: now, updated_at: now }).where("id", "=", spent.user_id).where("status", "=", "active").execute();
+    const userId = await spendToken(trx, "rampart_password_resets", tokenHash, now);
+    if (userId === undefined) return undefined;
+    await trx.updateTable("rampart_users").set({ password_hash: hash, password_changed_at: now, updated_at: now }).where("id", "=", userId).where("status", "=", "active").execute();
     // Every other outstanding reset link of this user dies with this one.
-    await trx.updateTable("rampart_password_resets").set({ used_at: now }).where("user_id", "=", spent.user_id).where("used_at", "is", null).execute();
+    await spendAllTokens(trx, "rampart_password_resets", userId, now);
     // Sessions are read here, after the user row above is locked, not before the transaction: one
     // opened meanwhile is ended too, and a key being minted meanwhile commits first and is revoked below.
-    const live = await trx.selectFrom("rampart_sessions").select("id").where("user_id", "=", spent.user_id).where("revoked_at", "is", null).where("expires_at", ">", now).forUpdate().execute();
+    const live = await trx.selectFrom("rampart_sessions").select("id").where("user_id", "=", userId).where("revoked_at", "is", null).where("expires_at", ">", now).forUpdate().execute();
     sessionIds = live.map((r) => r.id);
     const n = await sessions.markRevoked(trx, sessionIds, "password-reset");
-    const actor = { type: "user" as const, id: spent.user_id };
-    const keys = await revokeKeysIn(trx, runtime, spent.user_id, { all: true }, "password-reset", actor);
-    await runtime.events.emit("auth.password.reset", { actor, target: `user:${spent.user_id}`, data: { sessionsRevoked: n, apiKeysRevoked: keys.length } }, trx);
-    return { userId: spent.user_id, sessionsRevoked: n, apiKeysRevoked: keys.length };
+    const actor = { type: "user" as const, id: userId };
+    const keys = await revokeKeysIn(trx, runtime, userId, { all: true }, "password-reset", actor);
+    await runtime.events.emit("auth.password.reset", { actor, target: `user:${userId}`, data: { sessionsRevoked: n, apiKeysRevoked: keys.length } }, trx);
+    return { userId: userId, sessionsRevoked: n, apiKeysRevoked: keys.length };
   });
   if (!result) throw invalid();
   await sessions.publish(sessionIds);

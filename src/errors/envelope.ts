@@ -1,5 +1,5 @@
 /**
- * The wire shapes of DESIGN.md: the success/error envelope and its RFC 9457
+ * The wire shapes of docs/architecture.md: the success/error envelope and its RFC 9457
  * problem+json twin. Both carry the same `code` and `traceId`.
  */
 import { builtInErrors, type AnyErrorCode, type ErrorCatalogue } from "./registry.js";

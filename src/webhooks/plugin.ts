@@ -78,7 +78,7 @@ export interface WebhooksPluginOptions {
 }
 
 const Params = Type.Object({ name: Type.String({ pattern: "^[a-z0-9][a-z0-9_-]{0,63}$", maxLength: 64 }) }, { additionalProperties: false });
-// The success envelope of DESIGN.md, spelled out here: capability plugins do not import the server layer above them.
+// The success envelope of docs/architecture.md, spelled out here: capability plugins do not import the server layer above them.
 const Receipt = Type.Object(
   { success: Type.Literal(true), data: Type.Object({ received: Type.Literal(true), duplicate: Type.Boolean() }, { additionalProperties: false }), traceId: Type.String() },
   { additionalProperties: false },

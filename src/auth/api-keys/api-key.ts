@@ -7,7 +7,7 @@
  *   - checksum: CRC-32 of everything before it, 6 base62 characters, in the
  *     manner of GitHub's token format: secret scanners recognise a real key
  *     offline, and a mistyped or truncated key is refused before any lookup.
- * Only SHA-256 of the whole key is stored (DESIGN.md: SHA-256 of
+ * Only SHA-256 of the whole key is stored (docs/architecture.md: SHA-256 of
  * high-entropy values); comparisons are constant-time.
  */
 import { createHash, timingSafeEqual } from "node:crypto";

@@ -1,7 +1,7 @@
 /**
  * MFA backup (recovery) codes: 10 single-use codes of 12 Crockford base32
  * characters (60 bits each, shown in three groups of four, e.g. `7K2M-9QDR-H4TX`), stored only as
- * SHA-256 (DESIGN.md: SHA-256 of high-entropy values; 60 bits make an offline
+ * SHA-256 (docs/architecture.md: SHA-256 of high-entropy values; 60 bits make an offline
  * search of one code cost ~2^59 hashes). Input is forgiving the way Crockford
  * base32 intends: case, spaces and hyphens are ignored, and I/L read as 1, O
  * as 0. Pure functions: the caller stores the hashes and must delete a used

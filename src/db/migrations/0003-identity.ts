@@ -3,7 +3,7 @@
  * password-reset tokens and the mail outbox. Personal values are stored
  * envelope-encrypted under the user's own key (`*_enc`, `rp1:` text) and looked
  * up through keyed blind indexes; secrets are stored as SHA-256 hashes
- * (DESIGN.md, "Data at rest"). Every table that holds a user's data references
+ * (docs/architecture.md, "Data at rest"). Every table that holds a user's data references
  * `rampart_users(id)`, so erasure and export can enumerate them.
  */
 import { sql, type Kysely } from "kysely";

@@ -1,7 +1,7 @@
 /**
  * Email verification: `rampart_users.email_verified_at` (null = not verified)
  * and the single-use verification tokens, stored as SHA-256 of a 256-bit
- * random value (DESIGN.md, "Data at rest") with an expiry. The table
+ * random value (docs/architecture.md, "Data at rest") with an expiry. The table
  * references `rampart_users(id)`, so erasure and export cover it.
  *
  * Accounts that exist before this migration stay unverified: nothing proved

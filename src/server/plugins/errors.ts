@@ -1,5 +1,5 @@
 /**
- * Error handling: every failure leaves as the envelope of DESIGN.md (or RFC
+ * Error handling: every failure leaves as the envelope of docs/architecture.md (or RFC
  * 9457 problem+json when the client asks for it), with the trace id. Fastify's
  * own errors are mapped to catalogue codes; anything unexpected becomes a
  * generic 500 and the real error goes to the log with the trace id.

@@ -146,10 +146,15 @@ export class Files {
  */
 export async function createFiles(runtime: Runtime, quotas?: Quotas, store?: BlobStore): Promise<Files> {
   const { config } = runtime;
-  const blobs = store ?? new BlobStore(config.filesDir ?? join(config.dataDir, "files"));
+  const blobs = store ?? blobStoreFor(config);
   await blobs.init();
   const files = new Files({ db: runtime.db.kysely, keyring: runtime.crypto, store: blobs, clock: runtime.clock, log: runtime.log, quotas, maxBytes: config.uploadMaxBytes, allowedTypes: config.uploadAllowedTypes });
   const pending = await files.removeBlobs();
   if (pending.removed + pending.failed > 0) runtime.log.info(pending, "finished pending blob removals");
   return files;
+}
+
+/** The on-disk blob store of a configuration: RAMPART_FILES_DIR, else `files` in the data directory. */
+export function blobStoreFor(config: Pick<Runtime["config"], "filesDir" | "dataDir">): BlobStore {
+  return new BlobStore(config.filesDir ?? join(config.dataDir, "files"));
 }

@@ -5,6 +5,8 @@
  * head is written to the log on a schedule so a truncated tail is detectable.
  */
 import { sql } from "kysely";
+import { removeQueuedBlobs } from "../files/deletions.js";
+import { blobStoreFor } from "../files/files.js";
 import type { Runtime } from "../runtime/index.js";
 import type { Job } from "./scheduler.js";
 
@@ -41,7 +43,10 @@ export async function purgeExpired(runtime: Runtime): Promise<Record<string, num
   const leftover = await sql<{ subject: string }>`select k.subject from rampart_subject_keys k join rampart_users u on u.id = k.subject where u.status = 'erased'`.execute(k);
   let keysShredded = 0;
   for (const r of leftover.rows) if (await crypto.shred(r.subject)) keysShredded++;
-  return { refreshTokens, sessions, passwordResets, emailVerifications, mail, webhookEvents, keysShredded };
+  // Upload blobs whose removal failed after the commit that deleted their rows (an erasure, a
+  // deletion): retried here while the server runs, not only by the files service at the next start.
+  const blobs = await removeQueuedBlobs({ db: k, store: blobStoreFor(config), log: runtime.log });
+  return { refreshTokens, sessions, passwordResets, emailVerifications, mail, webhookEvents, keysShredded, blobsRemoved: blobs.removed };
 }
 
 /** The jobs `rampart serve` runs. */

@@ -1,9 +1,12 @@
+import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { purgeExpired, retentionJobs, Scheduler } from "../../src/jobs/index.js";
 import { ManualClock } from "../../src/runtime/index.js";
 import { createTestApp, type TestApp } from "../helpers/app.js";
 import { call, registerAndLogin } from "../helpers/api.js";
 import { testModes } from "../helpers/modes.js";
+import { filePart, png } from "../files/fixtures.js";
+import { blobPaths, upload } from "../files/helpers.js";
 
 describe.each(testModes())("retention (%s)", (mode) => {
   let t: TestApp;
@@ -30,6 +33,25 @@ describe.each(testModes())("retention (%s)", (mode) => {
     expect(left.map((r) => r.user_id)).not.toContain(old.userId);
     expect((await call(t.app, { method: "POST", url: "/v1/auth/refresh", body: { refreshToken: fresh.refreshToken } })).statusCode).toBe(200);
     expect(await purgeExpired(t.runtime)).toMatchObject({ sessions: 0, passwordResets: 0 });
+  });
+
+  it("removes upload blobs whose removal failed after their rows were deleted, while the server runs", async () => {
+    const u = await registerAndLogin(t.app);
+    const res = await upload(t.app, u.accessToken, [filePart("scan.png", png(), "image/png")]);
+    expect(res.statusCode, res.body).toBe(201);
+    const fileId = res.json().data.file.id as string;
+    const blob = blobPaths(t.runtime).find((p) => p.endsWith(fileId));
+    expect(blob).toBeDefined();
+    // The state a failed removal leaves: the row deleted and the blob recorded, in one transaction; the blob still on disk.
+    await t.runtime.db.kysely.transaction().execute(async (trx) => {
+      await trx.deleteFrom("rampart_files").where("id", "=", fileId).execute();
+      await trx.insertInto("rampart_blob_deletions").values({ blob_id: fileId, queued_at: new Date(clock.now()) }).execute();
+    });
+    expect(existsSync(blob!)).toBe(true);
+    const result = await purgeExpired(t.runtime);
+    expect(result.blobsRemoved).toBe(1);
+    expect(existsSync(blob!)).toBe(false);
+    expect(await t.runtime.db.kysely.selectFrom("rampart_blob_deletions").select("blob_id").execute()).toEqual([]);
   });
 
   it("runs each job on one instance at a time (lease) and logs the audit head", async () => {

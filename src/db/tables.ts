@@ -132,7 +132,8 @@ export interface BackupCodesTable {
   used_at: NullableTime;
 }
 
-export interface PasswordResetsTable {
+/** A single-use token sent by mail, stored as its SHA-256 (src/auth/stores/one-time-tokens.ts). */
+export interface OneTimeTokensTable {
   id: string;
   user_id: string;
   token_hash: string;
@@ -141,15 +142,11 @@ export interface PasswordResetsTable {
   used_at: NullableTime;
 }
 
-/** A single-use email-verification token, stored as its SHA-256 (src/auth/flows/email-verification.ts). */
-export interface EmailVerificationsTable {
-  id: string;
-  user_id: string;
-  token_hash: string;
-  created_at: Timestamp;
-  expires_at: Date;
-  used_at: NullableTime;
-}
+/** Password-reset tokens (src/auth/flows/password.ts). */
+export type PasswordResetsTable = OneTimeTokensTable;
+
+/** Email-verification tokens (src/auth/flows/email-verification.ts). */
+export type EmailVerificationsTable = OneTimeTokensTable;
 
 /** Outgoing mail, written in the same transaction as the change that sends it; the message is encrypted. */
 export interface OutboxTable {

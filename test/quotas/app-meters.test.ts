@@ -16,6 +16,7 @@ import { call, registerAndLogin } from "../helpers/api.js";
 import { pollUntil } from "../helpers/async.js";
 import { makeAdmin } from "../helpers/identity.js";
 import { createTestEnv, testModes, type TestEnv } from "../helpers/modes.js";
+import { startupError } from "../helpers/host-app.js";
 import { createTestRuntime } from "../helpers/runtime.js";
 
 // The app's meter names are typed by augmenting AppMeters (checked by the project's tsc run).
@@ -115,18 +116,7 @@ describe.each(testModes())("app quota meters through the rampart plugin (%s)", (
   });
 
   /** Another app on the same runtime (whose RAMPART_PLANS limits llm.tokens): the error its start fails with. */
-  async function startError(options: { quotas?: { meters: string[] } }): Promise<Error | undefined> {
-    const a = Fastify();
-    try {
-      await a.register(rampart, { ...options, runtime });
-      await a.ready();
-      return undefined;
-    } catch (err) {
-      return err as Error;
-    } finally {
-      await a.close();
-    }
-  }
+  const startError = (options: { quotas?: { meters: string[] } }) => startupError({ ...options, runtime });
 
   it("a plan naming a meter that was not registered stops the start, naming the meter and the plan", async () => {
     const err = await startError({});

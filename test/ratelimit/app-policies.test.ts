@@ -12,6 +12,7 @@ import { ok, rampart, type Runtime } from "../../src/index.js";
 import { inlinePolicyName } from "../../src/ratelimit/index.js";
 import { call, registerAndLogin } from "../helpers/api.js";
 import { createTestEnv, testModes, type TestEnv } from "../helpers/modes.js";
+import { startupError } from "../helpers/host-app.js";
 import { createTestRuntime } from "../helpers/runtime.js";
 
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
@@ -92,19 +93,7 @@ describe.each(testModes())("app rate-limit policies through the rampart plugin (
     expect(refused.headers["ratelimit-policy"]).toBe(first.headers["ratelimit-policy"]);
   });
 
-  async function startWith(setup: (a: FastifyInstance) => void, policies: { name: string; limit: number; windowMs: number }[] = []): Promise<Error | undefined> {
-    const a = Fastify();
-    try {
-      await a.register(rampart, { runtime, rateLimit: { policies } });
-      setup(a);
-      await a.ready();
-      return undefined;
-    } catch (err) {
-      return err as Error;
-    } finally {
-      await a.close();
-    }
-  }
+  const startWith = (setup: (a: FastifyInstance) => void, policies: { name: string; limit: number; windowMs: number }[] = []) => startupError({ runtime, rateLimit: { policies } }, setup);
 
   it("a route naming an unknown policy fails at start, naming it", async () => {
     const err = await startWith((a) => a.get("/x", { config: { rateLimit: { policy: "nots" } } }, async () => "x"));

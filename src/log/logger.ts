@@ -52,7 +52,10 @@ export function createLogger(options: LoggerOptions): Logger {
   const destination: DestinationStream =
     options.format === "pretty"
       ? pretty({ destination: options.destination ?? 1, sync: true, colorize: options.destination === undefined && process.stdout.isTTY, translateTime: "HH:MM:ss.l", ignore: "pid,hostname" })
-      : (options.destination ?? pino.destination({ dest: 1, sync: true }));
+      : // Asynchronous: a synchronous write per line stalls the event loop on a slow stdout
+      // reader. pino flushes it synchronously when the process exits (fatal errors
+      // included); the runtime flushes it at close.
+      (options.destination ?? pino.destination({ dest: 1, sync: false }));
   return pino(
     {
       level: options.level,

@@ -14,8 +14,21 @@ export interface PeriodWindow {
   end: number;
 }
 
-/** The window of `period` that contains `at`. */
+// Every consumption asks for the current day and month: the last window of each
+// period answers until it ends, without a Date and two Date.UTC calls per request.
+const lastWindow = new Map<Period, PeriodWindow>();
+const tags = new WeakMap<PeriodWindow, string>();
+
+/** The window of `period` that contains `at` (frozen; the same object while `at` stays in it). */
 export function windowOf(period: Period, at: number): PeriodWindow {
+  const last = lastWindow.get(period);
+  if (last !== undefined && at >= last.start && at < last.end) return last;
+  const w = Object.freeze(computeWindow(period, at));
+  lastWindow.set(period, w);
+  return w;
+}
+
+function computeWindow(period: Period, at: number): PeriodWindow {
   const d = new Date(at);
   const y = d.getUTCFullYear();
   const m = d.getUTCMonth();
@@ -28,8 +41,13 @@ export function windowOf(period: Period, at: number): PeriodWindow {
 
 /** A compact, sortable tag of a window's start for store keys: `d20260101` or `m202601`. */
 export function windowTag(w: PeriodWindow): string {
-  const iso = new Date(w.start).toISOString();
-  return w.period === "day" ? `d${iso.slice(0, 10).replace(/-/g, "")}` : `m${iso.slice(0, 7).replace(/-/g, "")}`;
+  let tag = tags.get(w);
+  if (tag === undefined) {
+    const iso = new Date(w.start).toISOString();
+    tag = w.period === "day" ? `d${iso.slice(0, 10).replace(/-/g, "")}` : `m${iso.slice(0, 7).replace(/-/g, "")}`;
+    tags.set(w, tag);
+  }
+  return tag;
 }
 
 /** Whole seconds from `now` until `resetsAt` (at least 1), for Retry-After. */

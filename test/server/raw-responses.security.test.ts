@@ -17,7 +17,7 @@ import { createTestApp, type TestApp } from "../helpers/app.js";
 import { testModes } from "../helpers/modes.js";
 import { buildAppWith, productionSettings, type BuiltApp } from "../http/helpers.js";
 
-// The headers helmet (and the no-store rule for JSON) put on every routed answer.
+// The headers every routed answer carries (helmet's set, and no-store on JSON).
 const SECURITY_HEADERS = [
   "content-security-policy",
   "cross-origin-opener-policy",

@@ -6,7 +6,7 @@
  * as expired and is evicted least-recently-used beyond `maxEntries`.
  * Revocation is not cached here: callers check it on every request.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { AccessTokenClaims } from "./types.js";
 
 interface Entry {
@@ -26,7 +26,8 @@ export class VerifiedTokenCache {
 
   /** The cache key of a token. */
   static keyOf(token: string): string {
-    return createHash("sha256").update(token).digest("base64url");
+    // One-shot hash: half the cost of a Hash object, on every authenticated request.
+    return hash("sha256", token, "base64url");
   }
 
   /** Cached claims of the token with this key, if still valid at `now`. */

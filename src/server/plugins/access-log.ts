@@ -2,6 +2,12 @@
  * One access line per request: method, route template, path, status,
  * duration, trace id and user id when known. The query string is left out: it
  * may carry tokens.
+ *
+ * The line is built from fields chosen here, none of them secret by name, so it
+ * skips pino's path redaction (16–25 µs a line with the logger's ~90 paths,
+ * against 2 µs without); secret values are still masked in the written line
+ * (the logger's streamWrite hook, which the child inherits). Health probes,
+ * which orchestrators send every few seconds, are logged at `debug`.
  */
 import fp from "fastify-plugin";
 import type { FastifyPluginCallback } from "fastify";
@@ -9,9 +15,14 @@ import type { Logger } from "../../log/index.js";
 import { traceIdOf } from "./request-context.js";
 
 const plugin: FastifyPluginCallback<{ log: Logger }> = (app, opts, done) => {
+  const access = opts.log.child({}, { redact: { paths: [] } });
   app.addHook("onResponse", (request, reply, next) => {
-    const path = request.url.split("?", 1)[0];
-    opts.log.info(
+    const url = request.url;
+    const q = url.indexOf("?");
+    const path = q === -1 ? url : url.slice(0, q);
+    const probe = path.startsWith("/health/");
+    if (!(probe ? access.isLevelEnabled("debug") : access.isLevelEnabled("info"))) return next();
+    access[probe ? "debug" : "info"](
       {
         method: request.method,
         route: request.routeOptions.url ?? null,

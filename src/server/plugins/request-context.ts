@@ -12,7 +12,7 @@
 import fp from "fastify-plugin";
 import type { FastifyPluginCallback, FastifyRequest } from "fastify";
 import type { IncomingMessage } from "node:http";
-import { resolveTraceId, runWithContext, type RequestContext } from "../../context/index.js";
+import { currentContext, resolveTraceId, runWithContext, type RequestContext } from "../../context/index.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -49,6 +49,8 @@ const plugin: FastifyPluginCallback = (app, _opts, done) => {
   // Body parsing resumes on the socket's async context; re-enter ours so the
   // handler and every later hook see the request context.
   app.addHook("preValidation", (request, _reply, next) => {
+    // A request without a body never left the context: entering it again costs an async resource.
+    if (currentContext() === request.ctx) return next();
     runWithContext(request.ctx, next);
   });
   done();

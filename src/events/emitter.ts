@@ -71,9 +71,10 @@ export class SecurityEvents {
    * else in a transaction of its own. An unknown name throws EventConfigError
    * at once (a programming error, never a silently dropped record).
    */
-  emit(name: SecurityEventName, event: Omit<SecurityEvent, "name" | "traceId" | "ip">, trx?: Transaction<Tables>): Promise<void> {
+  emit<DB extends Tables>(name: SecurityEventName, event: Omit<SecurityEvent, "name" | "traceId" | "ip">, trx?: Transaction<DB>): Promise<void> {
     const spec = this.catalogue.spec(name);
-    return this.deliver(name, spec, event, trx);
+    // The app's transaction is typed over its own tables too (Kysely's withTables); Rampart's are among them.
+    return this.deliver(name, spec, event, trx as Transaction<Tables> | undefined);
   }
 
   private async deliver(name: SecurityEventName, spec: EventSpec, event: Omit<SecurityEvent, "name" | "traceId" | "ip">, trx: Transaction<Tables> | undefined): Promise<void> {

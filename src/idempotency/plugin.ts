@@ -22,6 +22,7 @@ import { RampartError } from "../errors/index.js";
 import type { Runtime } from "../runtime/index.js";
 import { isValidIdempotencyKey, requestFingerprint } from "./fingerprint.js";
 import { IdempotencyStore } from "./store.js";
+import { routeConfigOf } from "../server/plugins/request-context.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -63,7 +64,7 @@ const plugin: FastifyPluginAsync<IdempotencyPluginOptions> = async (app, opts) =
   app.decorateRequest("idempotency", null);
 
   app.addHook("preHandler", async (request: FastifyRequest, reply: FastifyReply) => {
-    if (request.routeOptions.config?.idempotent !== true) return;
+    if (routeConfigOf(request).idempotent !== true) return;
     const key = request.headers[IDEMPOTENCY_HEADER];
     if (key === undefined) return;
     if (!isValidIdempotencyKey(key)) {

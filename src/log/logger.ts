@@ -21,7 +21,6 @@ export const SECRET_FIELDS = [
   "refreshToken",
   "mfaToken",
   "secret",
-  "code",
   "apiKey",
   "key",
   "backupCodes",
@@ -34,9 +33,17 @@ const HEADER_PATHS = ["authorization", "cookie", "set-cookie", "x-api-key", "pro
   `headers["${h}"]`,
 ]);
 
+/**
+ * Fields secret only where a request body holds them: `code` is a TOTP or
+ * backup code in `/v1/auth/mfa/*` bodies, but an error code (`err.code`,
+ * `QUOTA_EXCEEDED`) or an event's data everywhere else, which operators need.
+ */
+export const SECRET_BODY_FIELDS = ["code"] as const;
+
 export const REDACT_PATHS: string[] = [
   ...HEADER_PATHS,
   ...SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `body.${f}`, `req.body.${f}`, `data.${f}`, `details.${f}`]),
+  ...SECRET_BODY_FIELDS.flatMap((f) => [`body.${f}`, `req.body.${f}`]),
 ];
 
 export interface LoggerOptions {

@@ -13,6 +13,7 @@ import type { MetricSources } from "./sources.js";
 import type { Runtime } from "../runtime/index.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { METRICS_TOKEN_SECRET, metricsTokenMatches } from "./token.js";
+import { routeConfigOf } from "../server/plugins/request-context.js";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -52,17 +53,18 @@ const plugin: FastifyPluginAsync<MetricsPluginOptions> = async (app, opts) => {
   app.decorate("metrics", metrics);
   app.addHook("onClose", async () => metrics.close());
 
-  app.addHook("onResponse", async (request, reply) => {
+  app.addHook("onResponse", (request, reply, done) => {
     metrics.http.observe({
       method: request.method,
-      route: request.is404 ? undefined : request.routeOptions.url,
+      route: routeConfigOf(request).url,
       statusCode: reply.statusCode,
       durationSeconds: reply.elapsedTime / 1000,
     });
+    done();
   });
   app.addHook("onError", async (request, _reply, error) => {
     if (!(error instanceof RampartError)) return;
-    const rl = request.routeOptions.config?.rateLimit;
+    const rl = routeConfigOf(request).rateLimit;
     const reason = (error as { reason?: unknown }).reason;
     metrics.http.rejected({
       code: error.code,

@@ -24,6 +24,7 @@ import { appendWarning, formatWarning, WARNING_HEADER } from "./headers.js";
 import type { AppQuotaOptions } from "./meters.js";
 import type { Quotas } from "./quotas.js";
 import { createQuotas } from "./setup.js";
+import { routeConfigOf } from "../server/plugins/request-context.js";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -51,7 +52,7 @@ const plugin: FastifyPluginAsync<QuotaPluginOptions> = async (app, opts) => {
 
   app.addHook("onRequest", async (request) => {
     const principal = request.principal;
-    if (!principal || request.routeOptions.config?.quota === false) return;
+    if (!principal || routeConfigOf(request).quota === false) return;
     try {
       await quotas.consume(principal, "api.requests", 1);
     } catch (err) {

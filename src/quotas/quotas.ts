@@ -141,7 +141,8 @@ export class Quotas {
       await Promise.all(windows.map((w) => this.d.counters.add(userId, meter, w, -amount, now))).catch((err: unknown) => this.d.log.error({ err }, "could not take back a refused quota consumption"));
       // The latest reset is the one the caller has to wait for.
       const binding = over.reduce((a, b) => (b.resetsAt > a.resetsAt ? b : a));
-      await this.exceeded(userId, binding, windows.find((w) => w.period === binding.period)!);
+      // The event reports what was admitted, as the 429 does: the refused amount was taken back.
+      await this.exceeded(userId, { ...binding, used: binding.used - amount }, windows.find((w) => w.period === binding.period)!);
       throw exceededError(binding, binding.used - amount, amount, now);
     }
     for (const w of windows) this.d.usage.add(userId, meter, w, amount);

@@ -16,6 +16,7 @@ import { RampartError } from "../errors/index.js";
 import { requestKey } from "./client-key.js";
 import type { RateLimiter } from "./limiter.js";
 import { assertCost, DEFAULT_POLICY, definePolicy, inlinePolicyName, type RateLimitPolicy } from "./policy.js";
+import { routeConfigOf } from "../server/plugins/request-context.js";
 
 /** Per-route setting naming a policy: `{ policy?, cost? }`. */
 export interface NamedPolicyRouteConfig {
@@ -108,9 +109,10 @@ const plugin: FastifyPluginAsync<RateLimitPluginOptions> = async (app, opts) => 
   });
 
   const limit = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const rl = request.routeOptions.config?.rateLimit;
+    const route = routeConfigOf(request);
+    const rl = route.rateLimit;
     if (rl === false || opts.skip?.(request)) return;
-    const name = !rl ? defaultPolicy : isInline(rl) ? inlineName(request.routeOptions.method, request.routeOptions.url ?? "") : (rl.policy ?? defaultPolicy);
+    const name = !rl ? defaultPolicy : isInline(rl) ? inlineName(route.method ?? request.method, route.url ?? "") : (rl.policy ?? defaultPolicy);
     const policy = limiter.policy(name);
     const result = await limiter.consume(policy.name, keyFor(request, policy), rl?.cost ?? 1);
     if (!result.decision.allowed) throw new RampartError("RATE_LIMITED", { headers: result.headers });

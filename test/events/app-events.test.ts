@@ -80,6 +80,26 @@ describe.each(testModes())("app events on a runtime (%s)", (mode) => {
     if (verified.ok) expect(verified.head.seq).toBe(entries[0]!.seq);
   });
 
+  it("appends inside the app's own transaction, typed over the app's tables too: committed with the change, gone with its rollback", async () => {
+    await runtime.db.kysely.schema.createTable("refunds").addColumn("id", "text", (c) => c.primaryKey()).execute();
+    // How an app types its queries (Kysely's withTables); emit must take this transaction as it is.
+    const db = runtime.db.kysely.withTables<{ refunds: { id: string } }>();
+    await db.transaction().execute(async (trx) => {
+      await trx.insertInto("refunds").values({ id: "r1" }).execute();
+      await runtime.events.emit("payment.refunded" as never, { actor: { type: "system" }, target: "refund:r1" }, trx);
+    });
+    const failed = db.transaction().execute(async (trx) => {
+      await trx.insertInto("refunds").values({ id: "r2" }).execute();
+      await runtime.events.emit("payment.refunded" as never, { actor: { type: "system" }, target: "refund:r2" }, trx);
+      throw new Error("refund refused upstream");
+    });
+    await expect(failed).rejects.toThrow("refund refused upstream");
+    expect(await db.selectFrom("refunds").select("id").execute()).toEqual([{ id: "r1" }]);
+    expect((await runtime.audit.query({ action: "payment.refunded", target: "refund:r1", limit: 10 })).entries).toHaveLength(1);
+    expect((await runtime.audit.query({ action: "payment.refunded", target: "refund:r2", limit: 10 })).entries).toHaveLength(0);
+    expect((await runtime.audit.verify()).ok).toBe(true);
+  });
+
   it("logs an unaudited app event and leaves it out of the chain", async () => {
     const before = await runtime.audit.head();
     await runtime.events.emit("note.viewed" as never, { actor: { type: "user", id: "u1" }, target: "note:n1" });

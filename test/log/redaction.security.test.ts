@@ -34,6 +34,14 @@ describe("log redaction", () => {
     expect(out.records()[0]).toMatchObject({ body: { email: "a@b.c", password: "[REDACTED]", refreshToken: "[REDACTED]", code: "[REDACTED]" } });
   });
 
+  it("keeps error codes and event data codes readable: `code` is secret only in a request body", () => {
+    const { out, log } = setup();
+    const err = Object.assign(new Error("refused"), { code: "QUOTA_EXCEEDED" });
+    log.warn({ err, data: { code: "LLM_TIMEOUT" }, req: { body: { code: "654321" } } }, "refused");
+    expect(out.text).not.toContain("654321");
+    expect(out.records()[0]).toMatchObject({ err: { code: "QUOTA_EXCEEDED" }, data: { code: "LLM_TIMEOUT" }, req: { body: { code: "[REDACTED]" } } });
+  });
+
   it("masks a registered secret value wherever it appears, including inside longer strings", () => {
     const { redactor, out, log } = setup();
     const secret = "sk_live_4f9a8b7c6d5e";

@@ -61,6 +61,8 @@ describe.each(testModes())("api.requests quota (%s)", (mode) => {
       expect(JSON.parse(refused.body).details).toEqual({ meter: "api.requests", period: "day", used: 10, limit: 10, requested: 1, resetsAt: "2026-03-11T00:00:00.000Z" });
     }
     expect(mine("quota.exceeded")).toHaveLength(1);
+    // What was admitted, like the 429's details: the refused unit is not in it.
+    expect(mine("quota.exceeded")[0]!.data).toMatchObject({ meter: "api.requests", period: "day", used: 10, limit: 10 });
 
     // The usage endpoint is not counted, so a user at the limit still learns when it resets.
     const usage = await call(t.app, { method: "GET", url: "/v1/me/usage", token: u.accessToken });

@@ -12,7 +12,7 @@
 import fp from "fastify-plugin";
 import type { FastifyPluginCallback } from "fastify";
 import type { Logger } from "../../log/index.js";
-import { traceIdOf } from "./request-context.js";
+import { routeConfigOf, traceIdOf } from "./request-context.js";
 
 const plugin: FastifyPluginCallback<{ log: Logger }> = (app, opts, done) => {
   const access = opts.log.child({}, { redact: { paths: [] } });
@@ -25,7 +25,7 @@ const plugin: FastifyPluginCallback<{ log: Logger }> = (app, opts, done) => {
     access[probe ? "debug" : "info"](
       {
         method: request.method,
-        route: request.routeOptions.url ?? null,
+        route: routeConfigOf(request).url ?? null,
         path,
         status: reply.statusCode,
         durationMs: Math.round(reply.elapsedTime * 100) / 100,

@@ -123,7 +123,8 @@ const plugin: FastifyPluginCallback<ErrorsPluginOptions> = (app, opts, done) => 
     } else if (mapped.code === "INTERNAL_ERROR") {
       log.error({ err, traceId: traceIdOf(request), method: request.method, route: request.routeOptions.url ?? null }, "unhandled error");
     } else if ((catalogue.entry(mapped.code)?.status ?? 500) >= 500) {
-      log.warn({ err, traceId: traceIdOf(request) }, "service unavailable");
+      // An outage the server reports (a dependency down, an app's upstream failing): the cause, for operators.
+      log.warn({ err, traceId: traceIdOf(request), errorCode: mapped.code }, `answered ${mapped.code}`);
     }
     return sendError(request, reply, mapped, securityHeaders, catalogue);
   });

@@ -10,7 +10,7 @@
  * here and `request.id` stays the host's.
  */
 import fp from "fastify-plugin";
-import type { FastifyPluginCallback, FastifyRequest } from "fastify";
+import type { FastifyContextConfig, FastifyPluginCallback, FastifyRequest } from "fastify";
 import type { IncomingMessage } from "node:http";
 import { currentContext, resolveTraceId, runWithContext, type RequestContext } from "../../context/index.js";
 
@@ -22,6 +22,24 @@ declare module "fastify" {
 }
 
 const kTraceId = Symbol("rampart.traceId");
+const kRouteConfig = Symbol("rampart.routeConfig");
+
+/** A route's config as Fastify keeps it: the route's own `config`, plus its `url` and `method` (none for the 404 handler). */
+export type RouteConfig = FastifyContextConfig & { readonly url?: string; readonly method?: string | string[] };
+
+/**
+ * The request's route config, read once per request: Fastify's
+ * `request.routeOptions` builds a new object on every access, and the hooks
+ * of one request (rate limit, quotas, idempotency, metrics, access log) ask
+ * for it five times.
+ */
+export function routeConfigOf(request: FastifyRequest): RouteConfig {
+  const cached = (request as unknown as Record<symbol, RouteConfig | null | undefined>)[kRouteConfig];
+  if (cached) return cached;
+  const config = (request.routeOptions.config ?? {}) as RouteConfig;
+  (request as unknown as Record<symbol, RouteConfig>)[kRouteConfig] = config;
+  return config;
+}
 
 type Marked = IncomingMessage & { [kTraceId]?: string };
 
@@ -39,6 +57,8 @@ export function traceIdOf(request: FastifyRequest): string {
 
 const plugin: FastifyPluginCallback = (app, _opts, done) => {
   app.decorateRequest("ctx", null as unknown as RequestContext);
+  // Declared here so the cache of routeConfigOf is part of every request's shape.
+  app.decorateRequest(kRouteConfig, null);
   app.addHook("onRequest", (request, reply, next) => {
     const headers = request.headers;
     const traceId = (request.raw as Marked)[kTraceId] ?? resolveTraceId(headers.traceparent, headers["x-request-id"]);

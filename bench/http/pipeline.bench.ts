@@ -22,11 +22,11 @@ const PASSWORD = "correct horse battery staple for bench";
 const PLANS = JSON.stringify({ free: { "api.requests": { day: 1_000_000_000 }, "files.bytes": { month: 1_000_000_000 } } });
 
 /** The default configuration, with limits out of reach of one load generator. */
-function defaults(dir: string): Record<string, string> {
+export function defaultConfiguration(dir: string): Record<string, string> {
   return { RAMPART_DATA_DIR: dir, LOG_LEVEL: "info", RATE_LIMIT_ENABLED: "true", RATE_LIMIT_REQUESTS_PER_MINUTE: "1000000", RAMPART_PLANS: PLANS, METRICS_ENABLED: "true" };
 }
 
-async function accessToken(url: string): Promise<string> {
+export async function accessToken(url: string): Promise<string> {
   const email = `pipe.${Date.now()}.${Math.random().toString(36).slice(2)}@example.com`;
   const post = (path: string, body: unknown) => fetch(url + path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   await post("/v1/auth/register", { email, password: PASSWORD });
@@ -57,7 +57,7 @@ export async function run(): Promise<string> {
   try {
     const bare = await startBenchServer({}, { script: "bench/lib/bare-server.ts", logFile: join(dir, "bare.log") });
     servers.push(bare);
-    const embedded = await startBenchServer(defaults(join(dir, "embedded")), { logFile: join(dir, "embedded.log") });
+    const embedded = await startBenchServer(defaultConfiguration(join(dir, "embedded")), { logFile: join(dir, "embedded.log") });
     servers.push(embedded);
     const targets: Target[] = [
       { name: "bare Fastify `GET /` (own process)", goal: "1 (baseline)", url: bare.url, load: { path: "/" } },
@@ -67,7 +67,7 @@ export async function run(): Promise<string> {
     ];
     if (db && process.env.BENCH_REDIS_URL) {
       const services = await startBenchServer(
-        { ...defaults(join(dir, "services")), DATABASE_URL: db.url, REDIS_URL: process.env.BENCH_REDIS_URL, REDIS_PREFIX: `benchpipe${Date.now()}:` },
+        { ...defaultConfiguration(join(dir, "services")), DATABASE_URL: db.url, REDIS_URL: process.env.BENCH_REDIS_URL, REDIS_PREFIX: `benchpipe${Date.now()}:` },
         { logFile: join(dir, "services.log") },
       );
       servers.push(services);

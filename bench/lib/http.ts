@@ -87,6 +87,8 @@ export interface LoadOptions {
   body?: string;
   connections?: number;
   durationSec?: number;
+  /** Stop after this many requests instead of after `durationSec`. */
+  amount?: number;
 }
 
 export interface LoadResult {
@@ -104,7 +106,7 @@ export async function load(url: string, o: LoadOptions): Promise<LoadResult> {
     headers: o.headers ?? {},
     ...(o.body !== undefined ? { body: o.body } : {}),
     connections: o.connections ?? 50,
-    duration: o.durationSec ?? 5,
+    ...(o.amount !== undefined ? { amount: o.amount } : { duration: o.durationSec ?? 5 }),
   });
   return { requestsPerSec: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
 }

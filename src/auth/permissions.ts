@@ -87,11 +87,16 @@ export class PermissionConfigError extends Error {
   override readonly name = "PermissionConfigError";
 }
 
+/** Distinct role combinations whose permission sets are kept (permissionsOf). */
+const MAX_CACHED_UNIONS = 1024;
+
 /** The permissions and roles of one identity, built-in and the app's, validated and frozen. */
 export class PermissionRegistry {
   private readonly known: ReadonlySet<string>;
   private readonly roles: ReadonlyMap<string, ReadonlySet<Permission>>;
   private readonly builtIn: ReadonlySet<string> = new Set<string>(PERMISSIONS);
+
+  private readonly unions = new Map<string, ReadonlySet<Permission>>();
 
   private constructor(known: Set<string>, roles: Map<string, Set<Permission>>) {
     this.known = known;
@@ -158,10 +163,22 @@ export class PermissionRegistry {
     return this.roles.get(role) ?? new Set<Permission>();
   }
 
-  /** The union of the permissions of `roles`; unknown role names grant nothing. */
-  permissionsOf(roles: readonly string[]): Set<Permission> {
-    const out = new Set<Permission>();
-    for (const r of roles) for (const p of this.roles.get(r) ?? []) out.add(p);
+  /**
+   * The union of the permissions of `roles`; unknown role names grant nothing.
+   * Shared per role combination (the registry never changes after create, and
+   * every authenticated request asks): never mutate the result.
+   */
+  permissionsOf(roles: readonly string[]): ReadonlySet<Permission> {
+    const key = roles.length === 1 ? roles[0]! : roles.join("\u0000");
+    let out = this.unions.get(key);
+    if (out === undefined) {
+      const union = new Set<Permission>();
+      for (const r of roles) for (const p of this.roles.get(r) ?? []) union.add(p);
+      out = union;
+      // Role lists come from signed tokens and the database: bounded in practice, bounded here regardless.
+      if (this.unions.size >= MAX_CACHED_UNIONS) this.unions.clear();
+      this.unions.set(key, out);
+    }
     return out;
   }
 

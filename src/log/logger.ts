@@ -74,7 +74,12 @@ function stdoutDestination(): DestinationStream {
   setInterval(() => {
     if (!pending) return;
     pending = false;
-    dest.flush((err) => void err);
+    // Without a callback: a callback waits for 'drain', and under steady load listeners would pile up.
+    try {
+      dest.flush();
+    } catch {
+      // Destroyed at exit: nothing left to write.
+    }
   }, FLUSH_INTERVAL_MS).unref();
   stdout = {
     write(line: string) {

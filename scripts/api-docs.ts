@@ -13,6 +13,7 @@
 import { loadConfig } from "../src/config/index.js";
 import { createRuntime } from "../src/runtime/index.js";
 import { buildApp } from "../src/server/app.js";
+import { requiresNote } from "../src/server/openapi.js";
 
 type Schema = Record<string, unknown>;
 
@@ -262,6 +263,9 @@ function byContent(content: Record<string, Media> | undefined): { types: string[
   return [...groups.values()];
 }
 
+/** The permissions a route requires: the scopes of its security requirements (the document puts its guard's there). */
+const permissionsOf = (op: Operation): string[] => [...new Set((op.security ?? []).flatMap((req) => Object.values(req).flat()))];
+
 function authLine(doc: OpenApiDocument, op: Operation): string {
   const schemes = [...new Set((op.security ?? []).flatMap((req) => Object.keys(req)))].sort();
   if (schemes.length === 0) return "**Auth:** none.";
@@ -270,7 +274,31 @@ function authLine(doc: OpenApiDocument, op: Operation): string {
     const what = scheme?.description ?? [scheme?.type, scheme?.scheme].filter(Boolean).join(" ");
     return what ? `${code(name)} — ${what}` : code(name);
   });
-  return `**Auth:** ${described.join(" or ")}.`;
+  const permissions = permissionsOf(op);
+  return `**Auth:** ${described.join(" or ")}. ${permissions.length > 0 ? requiresNote(permissions) : "No permission required."}`;
+}
+
+/** The description without the permissions note the document adds for the UI (the Auth line says it). */
+function descriptionOf(op: Operation): string | undefined {
+  const permissions = permissionsOf(op);
+  const note = permissions.length > 0 ? requiresNote(permissions) : undefined;
+  if (op.description === undefined || note === undefined || !op.description.endsWith(note)) return op.description;
+  const rest = op.description.slice(0, -note.length).trimEnd();
+  return rest === "" ? undefined : rest;
+}
+
+/** The components shown in sections of their own, by name, and their headings. */
+const SECTIONS: Record<string, string> = { ErrorEnvelope: "Error envelope", ProblemDocument: "Problem document" };
+/** The body of every error answer: the envelope, or problem+json when the request asks for it. */
+const ERROR_CONTENT = { "application/json": "ErrorEnvelope", "application/problem+json": "ProblemDocument" };
+
+/** Whether a response's bodies are exactly those of an error answer (shown as a link, not its shape). */
+function isErrorContent(content: Record<string, Media> | undefined): boolean {
+  const types = Object.keys(content ?? {});
+  return (
+    types.length === Object.keys(ERROR_CONTENT).length &&
+    Object.entries(ERROR_CONTENT).every(([type, name]) => content?.[type]?.schema?.$ref === `#/components/schemas/${name}`)
+  );
 }
 
 interface Route {
@@ -296,7 +324,8 @@ function routeSection(doc: OpenApiDocument, r: Route): string[] {
   const { op } = r;
   const out = [`### ${code(`${r.method} ${r.path}`)}`, ""];
   if (op.summary) out.push(`${op.summary}.`.replace(/\.\.$/, "."), "");
-  if (op.description) out.push(op.description, "");
+  const description = descriptionOf(op);
+  if (description) out.push(description, "");
   if ((op.tags ?? []).length > 1) out.push(`Also under: ${op.tags!.slice(1).join(", ")}.`, "");
   out.push(authLine(doc, op), "");
   for (const where of ["path", "query", "header"]) {
@@ -319,14 +348,19 @@ function routeSection(doc: OpenApiDocument, r: Route): string[] {
     const res = op.responses![status]!;
     // "Default Response" is the placeholder of @fastify/swagger, not a description.
     const description = res.description && res.description !== "Default Response" ? ` — ${res.description}` : "";
+    if (isErrorContent(res.content)) {
+      out.push(`${code(status)} [error](#${anchor(SECTIONS.ErrorEnvelope!)})${description}`, "");
+      continue;
+    }
     const contents = byContent(res.content);
     if (contents.length === 0) {
       out.push(`${code(status)}${description}: no body.`, "");
       continue;
     }
-    for (const { types, schema } of contents) {
+    for (const [i, { types, schema }] of contents.entries()) {
       const data = envelopeData(schema);
-      out.push(`${code(status)} ${types.map(code).join(", ")}${data ? " (envelope `data`)" : ""}${description}`, "");
+      // Said once for the status, after its first media type.
+      out.push(`${code(status)} ${types.map(code).join(", ")}${data ? " (envelope `data`)" : ""}${i === 0 ? description : ""}`, "");
       out.push(...shapeBlock(data ?? schema, res.description), "");
     }
   }
@@ -353,20 +387,26 @@ export function renderApiDocs(doc: OpenApiDocument): string {
     "  failing field named). Request bodies are closed: an unknown field is refused.",
     "- A JSON success answer is the envelope `{ success: true, data, traceId }`; the shapes below are",
     "  its `data`.",
-    "- **Auth** says whether the route needs a credential. The permission it requires is not part of",
-    "  the route schemas (a description names it here and there); what each route requires is in",
+    "- **Auth** says whether the route needs a credential and which permissions it requires (every",
+    "  one of them; an API key needs them among its scopes). The permissions of each role are in",
     "  [identity](identity.md#what-a-route-that-returns-data-requires).",
-    "- Any route can answer an error: the [error envelope](#error-envelope) with one of the codes",
-    "  of [errors](errors.md), whose page gives each code's status and meaning.",
+    "- Any route can answer an error: the [error envelope](#error-envelope) (or the",
+    "  [problem document](#problem-document) when the request's `Accept` asks for",
+    "  `application/problem+json`) with one of the codes of [errors](errors.md), whose page gives each",
+    "  code's status and meaning. A route lists the errors every route like it can answer: `400` when",
+    "  it takes parameters, a query or a body, `401` when it needs a credential, `403` when it requires",
+    "  a permission, `429` when it is rate limited. It may answer other codes of that page (`404` for",
+    "  an unknown id, say).",
     "",
     "## Routes",
     "",
-    "| group | route | auth | summary |",
+    "| group | route | requires | summary |",
     "|---|---|---|---|",
   ];
   for (const r of routes) {
     const heading = `${r.method} ${r.path}`;
-    const auth = (r.op.security ?? []).length > 0 ? "yes" : "—";
+    const permissions = permissionsOf(r.op);
+    const auth = permissions.length > 0 ? permissions.map(code).join(", ") : (r.op.security ?? []).length > 0 ? "a credential" : "—";
     out.push(`| [${cell(r.group)}](#${anchor(r.group)}) | [${cell(code(heading))}](#${anchor(heading)}) | ${auth} | ${cell(r.op.summary ?? "")} |`);
   }
   out.push("");
@@ -374,10 +414,11 @@ export function renderApiDocs(doc: OpenApiDocument): string {
     out.push(`## ${group}`, "");
     for (const r of routes.filter((x) => x.group === group)) out.push(...routeSection(doc, r));
   }
-  const errorEnvelope = doc.components?.schemas?.ErrorEnvelope;
-  if (errorEnvelope) {
-    out.push("## Error envelope", "");
-    out.push(...shapeBlock(errorEnvelope), "");
+  for (const [name, heading] of Object.entries(SECTIONS)) {
+    const schema = doc.components?.schemas?.[name];
+    if (!schema) continue;
+    out.push(`## ${heading}`, "");
+    out.push(...shapeBlock(schema), "");
   }
   return `${out.join("\n").replace(/\n{3,}/g, "\n\n").trimEnd()}\n`;
 }

@@ -59,16 +59,22 @@ export function guard(...permissions: Permission[]): GuardHook {
   return Object.assign(hook, { [REQUIRES]: required });
 }
 
-/** The permissions required by the guards among a route's hooks. */
-function guardedPermissions(route: RouteOptions): string[] {
-  const out: string[] = [];
+/**
+ * The permissions required by the guards among a route's hooks, each once:
+ * an empty list when its guards require authentication only, undefined when
+ * no guard protects it (the OpenAPI document reads this too).
+ */
+export function guardedPermissions(route: Pick<RouteOptions, "onRequest" | "preParsing" | "preValidation" | "preHandler">): string[] | undefined {
+  let out: Set<string> | undefined;
   for (const hooks of [route.onRequest, route.preParsing, route.preValidation, route.preHandler]) {
     for (const h of Array.isArray(hooks) ? hooks : hooks ? [hooks] : []) {
       const required = (h as Partial<GuardHook>)[REQUIRES];
-      if (required) out.push(...required);
+      if (!required) continue;
+      out ??= new Set();
+      for (const p of required) out.add(p);
     }
   }
-  return out;
+  return out && [...out];
 }
 
 const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app, opts) => {
@@ -78,7 +84,7 @@ const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app, opts) => {
   // checked against the registry as each route is added, and the start fails naming the unknown ones.
   const unknown: string[] = [];
   app.addHook("onRoute", (route) => {
-    for (const p of guardedPermissions(route)) if (!identity.permissions.has(p)) unknown.push(`'${p}' (${String(route.method)} ${route.url})`);
+    for (const p of guardedPermissions(route) ?? []) if (!identity.permissions.has(p)) unknown.push(`'${p}' (${String(route.method)} ${route.url})`);
   });
   app.addHook("onReady", async () => {
     if (unknown.length > 0) throw new PermissionConfigError(`guard: unknown permission ${unknown.join(", ")}; declare it in the \`permissions\` option`);

@@ -15,6 +15,15 @@ const Receipt = Type.Object({ id: Type.String(), userId: Type.String(), erasedAt
 const ExportQuery = Type.Object({ format: Type.Optional(Type.Union([Type.Literal("json"), Type.Literal("zip")])) }, { additionalProperties: false });
 const Consent = Type.Object({ purpose: Type.String(), granted: Type.Boolean(), policyVersion: Type.Union([Type.String(), Type.Null()]), updatedAt: Type.Union([Type.String(), Type.Null()]) });
 const ExportDoc = Type.Record(Type.String(), Type.Unknown(), { description: "Everything held about the user; see docs/compliance.md" });
+/**
+ * JSON by default, a zip with `format=zip`. Fastify picks the serializer by
+ * the answer's media type: the JSON envelope is serialized as before, the zip
+ * is a stream and is not serialized.
+ */
+const ExportResponse = {
+  description: "An attachment: the JSON envelope, or with `format=zip` a zip of `export.json` and the user's files",
+  content: { "application/json": { schema: Envelope(ExportDoc) }, "application/zip": { schema: Type.String({ format: "binary" }) } },
+};
 
 async function sendExport(deps: GdprDeps, request: FastifyRequest, reply: FastifyReply, userId: string, actor: { type: "user" | "admin"; id: string }) {
   const data = await exportUser(deps, userId);
@@ -42,7 +51,7 @@ export const gdprRoutes: FastifyPluginAsync<GdprDeps> = async (app, deps) => {
     {
       // The export holds sessions, keys, files, mail and audit entries: it needs the permission of each.
       preHandler: guard(...EXPORT_PERMISSIONS),
-      schema: { tags: ["gdpr"], security, summary: "Everything Rampart holds about the caller (JSON, or a zip with the files)", description: `Requires ${EXPORT_PERMISSIONS.join(", ")}.`, querystring: ExportQuery, response: { 200: Envelope(ExportDoc) } },
+      schema: { tags: ["gdpr"], security, summary: "Everything Rampart holds about the caller (JSON, or a zip with the files)", querystring: ExportQuery, response: { 200: ExportResponse } },
     },
     async (request, reply) => {
       const p = principalOf(request);
@@ -83,7 +92,7 @@ export const gdprRoutes: FastifyPluginAsync<GdprDeps> = async (app, deps) => {
   );
   app.get(
     "/admin/users/:id/export",
-    { preHandler: guard("users:read", "users:export"), schema: { tags: ["gdpr", "admin"], security, summary: "Export everything held about a user (files included)", params: IdParams, querystring: ExportQuery, response: { 200: Envelope(ExportDoc) } } },
+    { preHandler: guard("users:read", "users:export"), schema: { tags: ["gdpr", "admin"], security, summary: "Export everything held about a user (files included)", params: IdParams, querystring: ExportQuery, response: { 200: ExportResponse } } },
     async (request, reply) => sendExport(deps, request, reply, (request.params as { id: string }).id, { type: "admin", id: principalOf(request).userId }),
   );
   app.delete(

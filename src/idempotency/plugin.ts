@@ -63,31 +63,37 @@ const plugin: FastifyPluginAsync<IdempotencyPluginOptions> = async (app, opts) =
   });
   app.decorateRequest("idempotency", null);
 
-  app.addHook("preHandler", async (request: FastifyRequest, reply: FastifyReply) => {
-    if (routeConfigOf(request).idempotent !== true) return;
-    const key = request.headers[IDEMPOTENCY_HEADER];
-    if (key === undefined) return;
+  // Every hook is a root hook that returns at once on the routes that did not opt in (every request
+  // pays it): callback hooks, so that common path makes no promise.
+  /** Resolves true when it answered the request itself (a replay). */
+  const begin = async (request: FastifyRequest, reply: FastifyReply, key: string | string[]): Promise<boolean> => {
     if (!isValidIdempotencyKey(key)) {
       throw new RampartError("VALIDATION_FAILED", { details: { fields: [{ path: "headers.idempotency-key", message: "must be 1 to 255 printable ASCII characters" }] } });
     }
     const scope = scopeOf(request);
-    if (scope === null) return;
+    if (scope === null) return false;
     const fingerprint = requestFingerprint(request.method, request.routeOptions.url ?? request.url, scope, request.body);
     const result = await store.begin(scope, key, fingerprint);
     if (result.kind === "in-flight") throw new RampartError("IDEMPOTENCY_IN_FLIGHT", { headers: { "retry-after": "1" } });
     if (result.kind === "mismatch") throw new RampartError("IDEMPOTENCY_KEY_REUSED");
     if (result.kind === "replay") {
       const { status, headers, body } = result.response;
-      reply.code(status).headers(headers).header(REPLAYED_HEADER, "true");
-      return reply.send(body);
+      reply.code(status).headers(headers).header(REPLAYED_HEADER, "true").send(body);
+      return true;
     }
     request.idempotency = { scope, key, fingerprint, settled: false };
+    return false;
+  };
+  app.addHook("preHandler", (request, reply, done) => {
+    const key = routeConfigOf(request).idempotent === true ? request.headers[IDEMPOTENCY_HEADER] : undefined;
+    if (key === undefined) return done();
+    // A callback hook that answered does not call done (Fastify's hooks contract).
+    begin(request, reply, key).then((answered) => {
+      if (!answered) done();
+    }, done);
   });
 
-  app.addHook("onSend", async (request, reply, payload) => {
-    const state = request.idempotency;
-    if (!state || state.settled) return payload;
-    state.settled = true;
+  const settle = async (request: FastifyRequest, reply: FastifyReply, payload: unknown, state: NonNullable<FastifyRequest["idempotency"]>): Promise<unknown> => {
     if (typeof payload !== "string" && !Buffer.isBuffer(payload)) {
       // A streamed body cannot be stored: release the key so a retry runs again.
       await store.abandon(state.scope, state.key).catch((err: unknown) => request.log.warn({ err }, "idempotency marker not released"));
@@ -105,17 +111,26 @@ const plugin: FastifyPluginAsync<IdempotencyPluginOptions> = async (app, opts) =
       await store.abandon(state.scope, state.key).catch(() => undefined);
     }
     return payload;
+  };
+  app.addHook("onSend", (request, reply, payload, done) => {
+    const state = request.idempotency;
+    if (!state || state.settled) return done(null, payload);
+    state.settled = true;
+    settle(request, reply, payload, state).then((p) => done(null, p), done);
   });
 
   // A request that ended without a response (client gone, reply hijacked) frees its key.
-  const release = async (request: FastifyRequest) => {
+  const release = (request: FastifyRequest, done: () => void): void => {
     const state = request.idempotency;
-    if (!state || state.settled) return;
+    if (!state || state.settled) return done();
     state.settled = true;
-    await store.abandon(state.scope, state.key).catch((err: unknown) => request.log.warn({ err }, "idempotency marker not released"));
+    store
+      .abandon(state.scope, state.key)
+      .catch((err: unknown) => request.log.warn({ err }, "idempotency marker not released"))
+      .finally(done);
   };
-  app.addHook("onResponse", release);
-  app.addHook("onRequestAbort", release);
+  app.addHook("onResponse", (request, _reply, done) => release(request, done));
+  app.addHook("onRequestAbort", (request, done) => release(request, done));
 };
 
 /** Idempotency keys on the routes that opt in; register once on the root, after the auth plugin. */

@@ -50,26 +50,31 @@ const plugin: FastifyPluginAsync<QuotaPluginOptions> = async (app, opts) => {
   app.decorate("quotas", quotas);
   const log = opts.runtime.log;
 
-  app.addHook("onRequest", async (request) => {
+  // Callback hooks: anonymous requests and responses without warnings (nearly all) make no promise.
+  app.addHook("onRequest", (request, _reply, done) => {
     const principal = request.principal;
-    if (!principal || routeConfigOf(request).quota === false) return;
-    try {
-      await quotas.consume(principal, "api.requests", 1);
-    } catch (err) {
-      if (isRampartError(err)) throw err;
-      log.warn({ err }, "api.requests quota not counted: the kv store failed");
-    }
+    if (!principal || routeConfigOf(request).quota === false) return done();
+    quotas.consume(principal, "api.requests", 1).then(
+      () => done(),
+      (err: unknown) => {
+        if (isRampartError(err)) return done(err);
+        log.warn({ err }, "api.requests quota not counted: the kv store failed");
+        done();
+      },
+    );
   });
 
   // Warnings are per request context, so they reach the response whoever consumed.
   // Members a route already wrote itself (uploads do) are not repeated.
-  app.addHook("onSend", async (request, reply, payload) => {
+  app.addHook("onSend", (request, reply, payload, done) => {
     const ctx = request.ctx as object | null;
-    if (!ctx) return payload;
-    const existing = reply.getHeader(WARNING_HEADER);
-    const fresh = quotas.takeWarnings(ctx).map((s) => formatWarning([s])).filter((m) => typeof existing !== "string" || !existing.includes(m));
-    if (fresh.length > 0) reply.header(WARNING_HEADER, appendWarning(existing, fresh.join(", ")));
-    return payload;
+    const warnings = ctx ? quotas.takeWarnings(ctx) : [];
+    if (warnings.length > 0) {
+      const existing = reply.getHeader(WARNING_HEADER);
+      const fresh = warnings.map((s) => formatWarning([s])).filter((m) => typeof existing !== "string" || !existing.includes(m));
+      if (fresh.length > 0) reply.header(WARNING_HEADER, appendWarning(existing, fresh.join(", ")));
+    }
+    done(null, payload);
   });
 };
 

@@ -79,7 +79,8 @@ export class Quotas {
 
   /** The warnings of consumptions made while serving the request of `context`, once (the quota plugin writes them as X-Quota-Warning). */
   takeWarnings(context: object): MeterState[] {
-    const w = this.requestWarnings.get(context) ?? [];
+    const w = this.requestWarnings.get(context);
+    if (w === undefined) return [];
     this.requestWarnings.delete(context);
     // The latest state of each meter window: a meter consumed twice is reported once.
     return [...new Map(w.map((s) => [`${s.meter}\u0000${s.period}`, s])).values()];

@@ -27,3 +27,17 @@ export const ErrorEnvelopeSchema = Type.Object(
   },
   { $id: "ErrorEnvelope", additionalProperties: false, description: "Every error response (see docs/errors.md)." },
 );
+
+export const ProblemDocumentSchema = Type.Object(
+  {
+    type: Type.String({ description: "A URI naming the code (`urn:rampart:error:<code in lower case>` for Rampart's)" }),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String({ description: "The envelope's `message`" }),
+    instance: Type.String({ description: "The request's path" }),
+    code: ErrorEnvelopeSchema.properties.code,
+    traceId: Type.String(),
+    details: Type.Optional(Type.Object({}, { additionalProperties: true })),
+  },
+  { $id: "ProblemDocument", additionalProperties: false, description: "Every error response as RFC 9457 problem+json, when the request's Accept asks for application/problem+json (see docs/errors.md)." },
+);

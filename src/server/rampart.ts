@@ -137,7 +137,8 @@ async function compose(app: FastifyInstance, runtime: Runtime, routes: Required<
   // Before the routes: the document is collected as they are registered.
   if (routes.openapi) {
     const ui = typeof routes.openapi === "object" ? routes.openapi.ui !== false : true;
-    await registerOpenApi(app, { version: VERSION, publicUrl: config.publicUrl, ui });
+    const limited = options.rateLimiting !== false && config.rateLimitEnabled;
+    await registerOpenApi(app, { version: VERSION, publicUrl: config.publicUrl, ui, rateLimited: (route) => limited && route.config?.rateLimit !== false && !isProbe(route.url) });
   }
   await app.register(healthPlugin, { checks: runtime.healthChecks, timeoutMs: config.healthCheckTimeoutMs, log, version: VERSION });
   // The principal is resolved (auth hook) before rate limiting keys on it, and
@@ -177,7 +178,10 @@ async function compose(app: FastifyInstance, runtime: Runtime, routes: Required<
   inflight.drainOnClose();
 }
 
-/** Rate limiting on every route (404s included) except the health probes, which load balancers poll. */
+/** The health probes, which load balancers poll: never rate limited. */
+const isProbe = (url: string) => url.startsWith("/health/");
+
+/** Rate limiting on every route (404s included) except the health probes. */
 async function registerRateLimiting(app: FastifyInstance, runtime: Runtime, policies?: AppRateLimitOptions["policies"]): Promise<void> {
   const rl = createRateLimiting(runtime, policies);
   if (!rl.enabled) return;
@@ -187,7 +191,7 @@ async function registerRateLimiting(app: FastifyInstance, runtime: Runtime, poli
     if (i >= 0) runtime.healthChecks.splice(i, 1);
     await rl.close();
   });
-  await app.register(rateLimitPlugin, { limiter: rl.limiter, enabled: true, skip: (r) => r.url.startsWith("/health/") });
+  await app.register(rateLimitPlugin, { limiter: rl.limiter, enabled: true, skip: (r) => isProbe(r.url) });
 }
 
 /**

@@ -6,7 +6,7 @@
  * rate limiting (src/server/app.ts).
  */
 import fp from "fastify-plugin";
-import type { FastifyPluginAsync, FastifyRequest, preHandlerAsyncHookHandler, RouteOptions } from "fastify";
+import type { FastifyPluginAsync, FastifyRequest, preHandlerHookHandler, RouteOptions } from "fastify";
 import { RampartError } from "../errors/index.js";
 import type { Runtime } from "../runtime/index.js";
 import { authenticate } from "./authenticate.js";
@@ -33,14 +33,19 @@ export interface AuthPluginOptions {
 /** The request's principal; throws the authentication failure (or 401) when there is none. */
 export function principalOf(request: FastifyRequest): Principal {
   if (request.principal) return request.principal;
-  throw request.authError ?? new RampartError("UNAUTHENTICATED", { headers: { "www-authenticate": 'Bearer realm="rampart"' } });
+  throw principalError(request);
+}
+
+/** Why a request has no principal: its credential's error, or the 401 asking for one. */
+function principalError(request: FastifyRequest): unknown {
+  return request.authError ?? new RampartError("UNAUTHENTICATED", { headers: { "www-authenticate": 'Bearer realm="rampart"' } });
 }
 
 /** Where a guard keeps the permissions it requires, for the start-up check of the routes using it. */
 const REQUIRES = Symbol("rampart.guard.requires");
 
 /** A route hook made by `guard()`, carrying the permissions it requires. */
-export type GuardHook = preHandlerAsyncHookHandler & { readonly [REQUIRES]: readonly string[] };
+export type GuardHook = preHandlerHookHandler & { readonly [REQUIRES]: readonly string[] };
 
 /**
  * A preHandler that requires an authenticated principal holding every one of
@@ -52,9 +57,12 @@ export type GuardHook = preHandlerAsyncHookHandler & { readonly [REQUIRES]: read
  */
 export function guard(...permissions: Permission[]): GuardHook {
   const required = Object.freeze([...permissions]);
-  const hook: preHandlerAsyncHookHandler = async (request) => {
-    const principal = principalOf(request);
-    if (required.some((p) => !principal.permissions.has(p))) throw new RampartError("FORBIDDEN");
+  // A callback hook: it decides synchronously, and runs on every guarded request.
+  const hook: preHandlerHookHandler = (request, _reply, done) => {
+    const principal = request.principal;
+    if (!principal) return done(principalError(request) as Error);
+    for (const p of required) if (!principal.permissions.has(p)) return done(new RampartError("FORBIDDEN"));
+    done();
   };
   return Object.assign(hook, { [REQUIRES]: required });
 }
@@ -99,17 +107,22 @@ const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app, opts) => {
   await ensureBootstrapAdmin(identity);
   app.decorateRequest("principal", null);
   app.decorateRequest("authError", null);
-  app.addHook("onRequest", async (request) => {
+  // A callback hook: a request without a credential (most public traffic) makes no promise.
+  app.addHook("onRequest", (request, _reply, done) => {
     const header = request.headers.authorization;
-    if (header === undefined) return;
-    try {
-      const principal = await authenticate(identity, header);
-      request.principal = principal;
-      request.ctx.userId = principal.userId;
-    } catch (err) {
-      // Public routes ignore a bad credential; guarded routes throw it.
-      request.authError = err;
-    }
+    if (header === undefined) return done();
+    authenticate(identity, header).then(
+      (principal) => {
+        request.principal = principal;
+        request.ctx.userId = principal.userId;
+        done();
+      },
+      (err: unknown) => {
+        // Public routes ignore a bad credential; guarded routes throw it.
+        request.authError = err;
+        done();
+      },
+    );
   });
 };
 

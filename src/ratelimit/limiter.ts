@@ -72,7 +72,17 @@ export class RateLimiter {
   /** Takes `cost` tokens from `key`'s bucket under the named policy (see RateLimitStore.consume). */
   async consume(policyName: string, key: string, cost = 1): Promise<RateLimitResult> {
     const policy = this.policy(policyName);
-    const decision = await this.store.consume(key, policy, cost);
+    return this.result(policy, await this.store.consume(key, policy, cost));
+  }
+
+  /** `consume` without a promise when the store decides in process; undefined when it cannot (Redis). */
+  consumeNow(policyName: string, key: string, cost = 1): RateLimitResult | undefined {
+    if (!this.store.consumeSync) return undefined;
+    const policy = this.policy(policyName);
+    return this.result(policy, this.store.consumeSync(key, policy, cost));
+  }
+
+  private result(policy: RateLimitPolicy, decision: RateLimitDecision): RateLimitResult {
     const c = this.counts.get(policy.name)!;
     if (decision.allowed) c.allowed++;
     else c.denied++;

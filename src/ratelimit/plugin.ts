@@ -14,7 +14,7 @@ import fp from "fastify-plugin";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { RampartError } from "../errors/index.js";
 import { requestKey } from "./client-key.js";
-import type { RateLimiter } from "./limiter.js";
+import type { RateLimiter, RateLimitResult } from "./limiter.js";
 import { assertCost, DEFAULT_POLICY, definePolicy, inlinePolicyName, type RateLimitPolicy } from "./policy.js";
 import { routeConfigOf } from "../server/plugins/request-context.js";
 
@@ -108,15 +108,27 @@ const plugin: FastifyPluginAsync<RateLimitPluginOptions> = async (app, opts) => 
     }
   });
 
-  const limit = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+  const apply = (result: RateLimitResult, reply: FastifyReply, done: (err?: Error) => void): void => {
+    if (!result.decision.allowed) return done(new RampartError("RATE_LIMITED", { headers: result.headers }));
+    reply.headers(result.headers);
+    done();
+  };
+  // A callback hook: the memory store decides without a promise (consumeNow), Redis with one.
+  const limit = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void => {
     const route = routeConfigOf(request);
     const rl = route.rateLimit;
-    if (rl === false || opts.skip?.(request)) return;
-    const name = !rl ? defaultPolicy : isInline(rl) ? inlineName(route.method ?? request.method, route.url ?? "") : (rl.policy ?? defaultPolicy);
-    const policy = limiter.policy(name);
-    const result = await limiter.consume(policy.name, keyFor(request, policy), rl?.cost ?? 1);
-    if (!result.decision.allowed) throw new RampartError("RATE_LIMITED", { headers: result.headers });
-    reply.headers(result.headers);
+    if (rl === false || opts.skip?.(request)) return done();
+    let name: string;
+    let key: string;
+    try {
+      name = !rl ? defaultPolicy : isInline(rl) ? inlineName(route.method ?? request.method, route.url ?? "") : (rl.policy ?? defaultPolicy);
+      key = keyFor(request, limiter.policy(name));
+      const now = limiter.consumeNow(name, key, rl?.cost ?? 1);
+      if (now) return apply(now, reply, done);
+    } catch (err) {
+      return done(err as Error);
+    }
+    limiter.consume(name, key, rl?.cost ?? 1).then((result) => apply(result, reply, done), done);
   };
   if (opts.hook === "preHandler") app.addHook("preHandler", limit);
   else app.addHook("onRequest", limit);

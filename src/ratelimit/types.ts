@@ -34,6 +34,9 @@ export interface RateLimitStore {
    */
   consume(key: string, policy: RateLimitPolicy, cost?: number): Promise<RateLimitDecision>;
 
+  /** The same decision without a promise, offered by stores that decide in process (the memory store). */
+  consumeSync?(key: string, policy: RateLimitPolicy, cost?: number): RateLimitDecision;
+
   /** Round trip to the backing store; rejects while it is unreachable. */
   ping(): Promise<void>;
 

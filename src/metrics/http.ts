@@ -41,6 +41,7 @@ export class HttpMetrics {
   private readonly rateLimited: Counter<"policy">;
   private readonly quota: Counter;
   private readonly webhook: Counter<"reason">;
+  private readonly series = new Map<string, { observe(value: number): void }>();
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -62,7 +63,16 @@ export class HttpMetrics {
 
   observe(o: HttpObservation): void {
     const method = METHODS.has(o.method) ? o.method : "OTHER";
-    this.duration.observe({ method, route: o.route ?? NOT_FOUND_ROUTE, status_code: String(o.statusCode) }, o.durationSeconds);
+    const route = o.route ?? NOT_FOUND_ROUTE;
+    // prom-client hashes the label object on every observe; the series of a (method, route,
+    // status) is looked up here by one string instead. Bounded: the labels are bounded.
+    const key = `${method} ${o.statusCode} ${route}`;
+    let series = this.series.get(key);
+    if (series === undefined) {
+      series = this.duration.labels({ method, route, status_code: String(o.statusCode) });
+      this.series.set(key, series);
+    }
+    series.observe(o.durationSeconds);
   }
 
   rejected(r: HttpRejection): void {

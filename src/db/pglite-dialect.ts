@@ -7,7 +7,6 @@
  * use with a FIFO mutex: Kysely holds the connection from BEGIN to COMMIT, and
  * single queries take it for one statement.
  */
-import type { PGlite } from "@electric-sql/pglite";
 import {
   CompiledQuery,
   PostgresAdapter,
@@ -33,6 +32,18 @@ export const CONNECTION_WAIT_MS = 20_000;
 
 export class ConnectionWaitTimeout extends Error {
   override readonly name = "ConnectionWaitTimeout";
+}
+
+/**
+ * What the dialect calls on the embedded database: a `PGlite` instance is
+ * one. Declared here, not taken from PGlite's package, so that
+ * Rampart's type declarations compile in an app that does not install the
+ * optional package.
+ */
+export interface PGliteLike {
+  readonly waitReady: Promise<void>;
+  query<R>(sql: string, params: unknown[]): Promise<{ rows: R[]; affectedRows?: number }>;
+  close(): Promise<void>;
 }
 
 class Mutex {
@@ -62,7 +73,7 @@ class Mutex {
 }
 
 class PGliteConnection implements DatabaseConnection {
-  constructor(private readonly db: PGlite) {}
+  constructor(private readonly db: PGliteLike) {}
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
     const res = await this.db.query<R>(compiled.sql, [...compiled.parameters]);
@@ -83,7 +94,7 @@ class PGliteDriver implements Driver {
   private readonly releases = new WeakMap<DatabaseConnection, () => void>();
   private readonly connection: PGliteConnection;
 
-  constructor(private readonly db: PGlite) {
+  constructor(private readonly db: PGliteLike) {
     this.connection = new PGliteConnection(db);
   }
 
@@ -121,7 +132,7 @@ class PGliteDriver implements Driver {
 }
 
 export class PGliteDialect implements Dialect {
-  constructor(private readonly db: PGlite) {}
+  constructor(private readonly db: PGliteLike) {}
   createDriver(): Driver {
     return new PGliteDriver(this.db);
   }

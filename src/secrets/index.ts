@@ -12,7 +12,7 @@ export { BUILTIN_SECRETS_SCHEMES } from "./builtin-schemes.js";
 export { EnvProvider } from "./providers/env.js";
 export { DotenvProvider } from "./providers/dotenv.js";
 export { FilesProvider } from "./providers/files.js";
-export { AwsSecretsProvider, awsClientHandle, type AwsClientHandle } from "./providers/aws.js";
+export { AwsSecretsProvider, awsClientHandle, type AwsClientHandle, type AwsSecretsManagerClientLike, type AwsSecretsManagerSdkLike } from "./providers/aws.js";
 export { VaultKvProvider } from "./providers/vault.js";
 export { StaticTokenAuth, AppRoleAuth, type VaultAuth, type AppRoleOptions } from "./providers/vault-auth.js";
 export { SecretNotFoundError, SecretLoadError, InvalidSecretNameError, SecretsClosedError, ProviderError } from "./errors.js";

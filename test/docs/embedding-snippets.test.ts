@@ -17,8 +17,15 @@
  * node_modules/rampart/dist next to a copy of package.json, so "rampart" and
  * "rampart/<subpath>" resolve through its "exports" map as in an install, never
  * to src/. Next to it are links to what an install of the package brings (its
- * dependencies and peer dependencies, their dependencies) and @types/node —
- * none of the devDependencies. One `tsc -b` run checks every snippet.
+ * dependencies and required peer dependencies, their dependencies) and
+ * @types/node — none of the devDependencies, and none of the optional peers
+ * (the AWS SDK clients, pkcs11js, PGlite, the OpenAPI UI), which npm leaves
+ * out. One `tsc -b` run checks every snippet.
+ *
+ * In the same install, a program importing every subpath of "exports" is
+ * type-checked with skipLibCheck off, as an app that checks the declarations
+ * of its packages: Rampart's declarations must compile without the optional
+ * peers.
  */
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
@@ -84,10 +91,22 @@ function extractSnippets(markdown: string, file: string): Snippet[] {
   return snippets;
 }
 
-/** Names of the packages an install of the repo's package.json brings, and @types/node. */
+const PACKAGE = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as {
+  exports: Record<string, unknown>;
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+};
+
+/** The peer dependencies an app installs only for the feature that needs them. */
+const OPTIONAL_PEERS = Object.keys(PACKAGE.peerDependencies ?? {}).filter((name) => PACKAGE.peerDependenciesMeta?.[name]?.optional);
+
+/** What an app imports: "rampart" and "rampart/<subpath>", one per key of "exports". */
+const EXPORTED_SPECIFIERS = Object.keys(PACKAGE.exports).map((key) => (key === "." ? "rampart" : `rampart/${key.replace(/^\.\//, "")}`));
+
+/** Names of the packages an install of the repo's package.json brings (optional peers left out), and @types/node. */
 function installedClosure(): string[] {
-  const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8"));
-  const queue = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {}), "@types/node"];
+  const queue = [...Object.keys(PACKAGE.dependencies ?? {}), ...Object.keys(PACKAGE.peerDependencies ?? {}).filter((p) => !OPTIONAL_PEERS.includes(p)), "@types/node"];
   const seen = new Set<string>();
   while (queue.length > 0) {
     const name = queue.pop()!;
@@ -164,31 +183,77 @@ function typeCheck(dir: string, snippets: Snippet[]): Map<Snippet, string[]> {
   });
   const run = spawnSync(process.execPath, [TSC, "-b", ...projects, "--pretty", "false"], { cwd: dir, encoding: "utf8" });
   const errors = new Map<Snippet, string[]>(snippets.map((s) => [s, []]));
-  const unplaced: string[] = [];
-  let last: string[] | undefined;
-  for (const line of `${run.stdout}${run.stderr}`.split("\n")) {
-    if (line.trim() === "") continue;
-    const m = /^(.+)\((\d+),(\d+)\): error (TS\d+): (.*)$/.exec(line);
-    if (!m) {
-      // A chained message continues on indented lines.
-      if (last && /^\s/.test(line)) last[last.length - 1] += `\n${line}`;
-      else unplaced.push(line);
-      continue;
-    }
-    const [, path, row, , code, message] = m as unknown as [string, string, string, string, string, string];
-    const snippet = snippets[files.indexOf(path.split(sep).join("/"))];
+  const parsed = parseTscOutput(`${run.stdout}${run.stderr}`);
+  const unplaced = [...parsed.unplaced];
+  for (const e of parsed.errors) {
+    const snippet = snippets[files.indexOf(e.file)];
     if (!snippet) {
-      unplaced.push(line);
-      last = unplaced;
+      unplaced.push(`${e.file}(${e.line}): ${e.code}: ${e.message}`);
       continue;
     }
-    const mdLine = snippet.origin[Number(row) - 1] ?? snippet.line;
-    last = errors.get(snippet)!;
-    last.push(`${snippet.file}:${mdLine} (snippet under "${snippet.heading}"): ${code}: ${message}`);
+    const mdLine = snippet.origin[e.line - 1] ?? snippet.line;
+    errors.get(snippet)!.push(`${snippet.file}:${mdLine} (snippet under "${snippet.heading}"): ${e.code}: ${e.message}`);
   }
   if (unplaced.length > 0 || (run.status !== 0 && [...errors.values()].every((e) => e.length === 0))) {
     throw new Error(`tsc -b failed outside the snippets (exit ${run.status}):\n${unplaced.join("\n")}`);
   }
+  return errors;
+}
+
+interface TscError {
+  /** The file, relative to the directory tsc ran in, with `/` separators. */
+  file: string;
+  line: number;
+  code: string;
+  /** The message, with the indented lines of a chained message. */
+  message: string;
+}
+
+/** The errors of a `tsc --pretty false` output, and the lines that are not part of one. */
+function parseTscOutput(output: string): { errors: TscError[]; unplaced: string[] } {
+  const errors: TscError[] = [];
+  const unplaced: string[] = [];
+  for (const line of output.split("\n")) {
+    if (line.trim() === "") continue;
+    const m = /^(.+)\((\d+),(\d+)\): error (TS\d+): (.*)$/.exec(line);
+    if (m) {
+      const [, file, row, , code, message] = m as unknown as [string, string, string, string, string, string];
+      errors.push({ file: file.split(sep).join("/"), line: Number(row), code, message });
+    } else if (errors.length > 0 && /^\s/.test(line)) {
+      errors[errors.length - 1]!.message += `\n${line}`;
+    } else {
+      unplaced.push(line);
+    }
+  }
+  return { errors, unplaced };
+}
+
+const PUBLISHED_ENTRY = "published/every-subpath.ts";
+const PEER_PROBE = "published/optional-peers.d.ts";
+
+/**
+ * Type-checks in `dir` (which holds the installed package), with skipLibCheck
+ * off, a program importing every subpath of "exports", and next to it a
+ * declaration file importing each optional peer. Returns every error of the
+ * run, by file: the probe's are expected (one TS2307 per optional peer, which
+ * shows that declaration files are checked and that no optional peer resolves
+ * from the app's directory); any other is a declaration an app cannot compile.
+ */
+function checkPublishedTypes(dir: string): TscError[] {
+  mkdirSync(join(dir, "published"));
+  const names = EXPORTED_SPECIFIERS.map((_, i) => `s${i}`);
+  writeFileSync(
+    join(dir, PUBLISHED_ENTRY),
+    `${EXPORTED_SPECIFIERS.map((spec, i) => `import * as ${names[i]} from "${spec}";`).join("\n")}\nexport { ${names.join(", ")} };\n`,
+  );
+  writeFileSync(join(dir, PEER_PROBE), `${OPTIONAL_PEERS.map((peer, i) => `import type * as p${i} from "${peer}";\nexport type Peer${i} = typeof p${i};`).join("\n")}\n`);
+  writeFileSync(
+    join(dir, "published", "tsconfig.json"),
+    JSON.stringify({ compilerOptions: { ...SNIPPET_COMPILER_OPTIONS, skipLibCheck: false }, files: ["every-subpath.ts", "optional-peers.d.ts"] }),
+  );
+  const run = spawnSync(process.execPath, [TSC, "-p", "published", "--pretty", "false"], { cwd: dir, encoding: "utf8" });
+  const { errors, unplaced } = parseTscOutput(`${run.stdout}${run.stderr}`);
+  if (unplaced.length > 0 || (run.status !== 0 && errors.length === 0)) throw new Error(`tsc failed (exit ${run.status}):\n${unplaced.join("\n")}`);
   return errors;
 }
 
@@ -240,11 +305,13 @@ describe(`${DOC} snippets type-check against the built package`, () => {
   const sanity = extractSnippets(SANITY_MD, SANITY_FILE);
   let dir: string;
   let errors: Map<Snippet, string[]>;
+  let published: TscError[];
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "rampart-snippets-"));
     installBuiltPackage(dir);
     errors = typeCheck(dir, [...snippets, ...sanity]);
+    published = checkPublishedTypes(dir);
   }, 300_000);
   afterAll(() => {
     // Removes the links, never what they point to.
@@ -265,8 +332,8 @@ describe(`${DOC} snippets type-check against the built package`, () => {
   }
 
   it("the declarations import only Node built-ins and the packages package.json declares", () => {
-    const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8"));
-    const declared = new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})]);
+    // An optional peer is not declared for this purpose: an app that did not install it could not compile the import.
+    const declared = new Set([...Object.keys(PACKAGE.dependencies ?? {}), ...Object.keys(PACKAGE.peerDependencies ?? {})].filter((name) => !OPTIONAL_PEERS.includes(name)));
     const builtins = new Set(builtinModules);
     const undeclared: string[] = [];
     const imported = new Set<string>();
@@ -292,7 +359,26 @@ describe(`${DOC} snippets type-check against the built package`, () => {
     walk(dist);
     // The scan reads the imports at all: the plugin's types are Fastify's.
     expect(imported).toContain("fastify");
-    expect(undeclared, "a user's install has only dependencies and peer dependencies").toEqual([]);
+    expect(undeclared, "a user's install has only dependencies and required peer dependencies").toEqual([]);
+  });
+
+  describe("an app importing every subpath of \"exports\", its packages' declarations checked (skipLibCheck off), without the optional peers", () => {
+    it("covers the subpaths whose declarations reached optional peers, and those peers", () => {
+      // Both lists are read from package.json (a new subpath or peer is covered as it is added); an empty one would check nothing.
+      expect(EXPORTED_SPECIFIERS).toEqual(expect.arrayContaining(["rampart", "rampart/crypto", "rampart/secrets", "rampart/db"]));
+      expect(OPTIONAL_PEERS).toEqual(expect.arrayContaining(["@aws-sdk/client-kms", "@aws-sdk/client-secrets-manager", "pkcs11js", "@electric-sql/pglite", "@fastify/swagger-ui"]));
+    });
+
+    it("none of the optional peers resolves from the app, and declaration files are checked (the probe fails on each)", () => {
+      const probe = published.filter((e) => e.file === PEER_PROBE);
+      expect(probe.map((e) => [e.line, e.code])).toEqual(OPTIONAL_PEERS.map((_, i) => [2 * i + 1, "TS2307"]));
+      probe.forEach((e, i) => expect(e.message).toContain(`'${OPTIONAL_PEERS[i]}'`));
+    });
+
+    it("type-checks: no declaration of the package names a package the app does not have", () => {
+      const others = published.filter((e) => e.file !== PEER_PROBE).map((e) => `${e.file}(${e.line}): ${e.code}: ${e.message}`);
+      expect(others, "an app compiling with skipLibCheck off fails on these").toEqual([]);
+    });
   });
 
   describe("the checker itself", () => {

@@ -20,7 +20,9 @@ export async function useTestEnvironment(vars: Record<string, string>): Promise<
   Object.assign(process.env, {
     RAMPART_DATA_DIR: dataDir,
     // With PostgreSQL every test file of a run shares one database, whose key rows open only with the master key that
-    // wrapped them: fixed test keys instead of the development keys each fresh data directory would generate.
+    // wrapped them: fixed test keys instead of the development keys each fresh data directory would generate, and
+    // one token issuer (a shared database refuses to start without these).
+    RAMPART_PUBLIC_URL: "http://reports.test",
     RAMPART_SECRET_MASTER_KEY: testKey("master-key"),
     RAMPART_SECRET_BLIND_INDEX_KEY: testKey("blind-index-key"),
     ...vars,

@@ -5,8 +5,7 @@
  * checkout, and audited refunds.
  */
 import Fastify, { type FastifyInstance } from "fastify";
-import { loadConfig, rampart, rampartServerOptions } from "rampart";
-import { createLogger, resolveLogFormat, SecretRedactor } from "rampart/log";
+import { createRuntime, loadConfig, rampart, rampartServerOptions, type RuntimeOptions } from "rampart";
 import { catalogRoutes } from "./catalog.js";
 import { orderRoutes } from "./orders.js";
 import { handleStripePayments, STRIPE_ENDPOINT } from "./payments.js";
@@ -31,30 +30,40 @@ declare module "rampart" {
 /** Orders one customer may place per minute. */
 export const CHECKOUT_PER_MINUTE = 5;
 
-export async function buildApp(): Promise<FastifyInstance> {
+export interface BuildAppOptions {
+  /** Where log lines go (default stdout): tests read them from a stream of their own. */
+  logDestination?: RuntimeOptions["logDestination"];
+}
+
+export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyInstance> {
   // The payment handler listens on this endpoint, so it is the default; the environment may still replace it.
   const config = loadConfig({ WEBHOOK_ENDPOINTS: `${STRIPE_ENDPOINT}=stripe:stripe-webhook`, ...process.env });
-  // The hardening only constructor options can give (strict bodies, trace ids as request ids, TRUST_PROXY, ...),
-  // built from the same configuration as the runtime the plugin creates.
-  const log = createLogger({ level: config.logLevel, format: resolveLogFormat(config.logFormat, config.nodeEnv), redactor: new SecretRedactor() });
-  // The first start on an empty embedded database runs every migration, which can outlast Fastify's default 10 s.
-  const app = Fastify({ ...rampartServerOptions({ config, log }), pluginTimeout: 60_000 });
+  // The runtime is built first, the store's tables migrating with Rampart's, so that the instance gets the
+  // hardening only constructor options can give (strict bodies, trace ids as request ids, TRUST_PROXY) and the
+  // runtime's logger, which masks every secret the runtime loads, in app.log and request.log too.
+  const runtime = await createRuntime(config, { migrations, ...(options.logDestination ? { logDestination: options.logDestination } : {}) });
+  const app = Fastify(rampartServerOptions(runtime));
+  // Added before the plugin's own hooks, so it runs after them: requests in flight finish before the stores close.
+  app.addHook("onClose", () => runtime.close());
+  try {
+    await app.register(rampart, {
+      runtime,
+      routes: { identity: true, admin: true, audit: true, gdpr: true, webhooks: true },
+      permissions: ["products:write", "orders:read", "orders:write", "orders:refund"],
+      // Every customer reads and places their own orders; editors keep the catalogue; admins hold every permission.
+      roles: { user: ["orders:read", "orders:write"], editor: ["products:write"] },
+      events: { "order.refunded": { audited: true, level: "warn", description: "An order was refunded." } },
+      errors: { ORDER_NOT_REFUNDABLE: { status: 409, message: "Only a paid order can be refunded." } },
+      rateLimit: { policies: [{ name: "checkout", limit: CHECKOUT_PER_MINUTE, windowMs: 60_000, by: "principal" }] },
+    });
 
-  await app.register(rampart, {
-    config,
-    migrations,
-    routes: { identity: true, admin: true, audit: true, gdpr: true, webhooks: true },
-    permissions: ["products:write", "orders:read", "orders:write", "orders:refund"],
-    // Every customer reads and places their own orders; editors keep the catalogue; admins hold every permission.
-    roles: { user: ["orders:read", "orders:write"], editor: ["products:write"] },
-    events: { "order.refunded": { audited: true, level: "warn", description: "An order was refunded." } },
-    errors: { ORDER_NOT_REFUNDABLE: { status: 409, message: "Only a paid order can be refunded." } },
-    rateLimit: { policies: [{ name: "checkout", limit: CHECKOUT_PER_MINUTE, windowMs: 60_000, by: "principal" }] },
-  });
-
-  const db = storeDb(app.rampart.runtime.db);
-  await app.register(catalogRoutes, { prefix: "/v1", db });
-  await app.register(orderRoutes, { prefix: "/v1", db });
-  await handleStripePayments(app, db);
+    const db = storeDb(runtime.db);
+    await app.register(catalogRoutes, { prefix: "/v1", db });
+    await app.register(orderRoutes, { prefix: "/v1", db });
+    await handleStripePayments(app, db);
+  } catch (err) {
+    await runtime.close();
+    throw err;
+  }
   return app;
 }

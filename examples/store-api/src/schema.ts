@@ -1,6 +1,6 @@
 /**
  * The store's own tables, next to Rampart's in the same database. The
- * migrations are handed to the `rampart` plugin, which runs them after its own
+ * migrations are handed to `createRuntime`, which runs them after Rampart's
  * under one lock, so several instances starting at once apply each exactly once.
  */
 import { sql, type ColumnType, type Generated, type Migration, type Selectable } from "kysely";

@@ -24,7 +24,7 @@ describe("catalogue", () => {
   });
   after(() => store.close());
 
-  test("the store's own migrations were applied by the plugin, into the runtime's database", async () => {
+  test("the store's own migrations were applied with Rampart's when the runtime was created, into its database", async () => {
     assert.deepEqual(await pendingAppMigrations(store.app.rampart.runtime.db.kysely, migrations), []);
     const res = await call(store.app, "GET", "/v1/products", { ip: ip(3) });
     assert.equal(res.status, 200);

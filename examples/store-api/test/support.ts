@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { buildApp } from "../src/app.js";
+import { buildApp, type BuildAppOptions } from "../src/app.js";
 
 /** The first admin, created at start from the environment (RAMPART_BOOTSTRAP_ADMIN_EMAIL). */
 export const ADMIN = { email: "admin@store.example", password: "Tangerine-Lighthouse-42-Quartz" };
@@ -15,7 +15,8 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export async function startStore(): Promise<Store> {
+/** `env`: variables of this test file on top of the store's (LOG_LEVEL, ...); `logDestination`: where log lines go. */
+export async function startStore(options: { env?: Record<string, string> } & BuildAppOptions = {}): Promise<Store> {
   const dataDir = mkdtempSync(join(tmpdir(), "store-api-"));
   Object.assign(process.env, {
     RAMPART_DATA_DIR: dataDir,
@@ -23,12 +24,14 @@ export async function startStore(): Promise<Store> {
     RAMPART_SECRET_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
     RAMPART_SECRET_STRIPE_WEBHOOK: STRIPE_SECRET,
     // With PostgreSQL every test file of a run shares one database: its encrypted rows and email lookups
-    // need the same keys in every file, not the development keys each data directory would generate.
-    // Test-only values.
+    // need the same keys in every file, not the development keys each data directory would generate,
+    // and its tokens one issuer (a shared database refuses to start without these). Test-only values.
+    RAMPART_PUBLIC_URL: "http://store.test",
     RAMPART_SECRET_MASTER_KEY: "5f1d9c3ab0e24f6781c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e",
     RAMPART_SECRET_BLIND_INDEX_KEY: "0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9",
+    ...options.env,
   });
-  const app = await buildApp();
+  const app = await buildApp(options.logDestination ? { logDestination: options.logDestination } : {});
   await app.ready();
   return {
     app,
@@ -95,4 +98,16 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A log destination that keeps every line, parsed. */
+export function captureLogs(): { destination: { write(line: string): void }; lines: Record<string, unknown>[]; text: () => string } {
+  const raw: string[] = [];
+  return {
+    destination: { write: (line) => void raw.push(line) },
+    get lines() {
+      return raw.flatMap((chunk) => chunk.split("\n")).filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as Record<string, unknown>);
+    },
+    text: () => raw.join(""),
+  };
 }

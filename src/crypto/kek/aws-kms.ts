@@ -18,7 +18,7 @@
  * first call; deployments on another KEK provider never load it.
  */
 import type * as KmsSdk from "@aws-sdk/client-kms";
-import type { KMSClient } from "@aws-sdk/client-kms";
+import type { DecryptCommandOutput, DescribeKeyCommandOutput, EncryptCommandOutput, GenerateDataKeyCommandOutput } from "@aws-sdk/client-kms";
 import type { Logger } from "pino";
 import { loadOptionalPackage, OptionalPackageMissing, type PackageImporter } from "../../config/optional-package.js";
 import { createUpstream, isTransientAwsError, type Upstream } from "../../resilience/index.js";
@@ -35,21 +35,43 @@ export function awsKmsUpstreamOptions(): ReturnType<typeof kmsUpstreamOptions> {
   return kmsUpstreamOptions(isTransientAwsError);
 }
 
+/**
+ * What the provider calls on a KMS client. The AWS SDK's `KMSClient` is one
+ * (also when mocked with aws-sdk-client-mock).
+ * Declared here, not taken from the SDK, so that Rampart's type declarations
+ * compile in an app that does not install the optional SDK.
+ */
+export interface AwsKmsClientLike {
+  send(command: object, options?: { abortSignal?: AbortSignal }): Promise<unknown>;
+  destroy(): void;
+}
+
+/** The classes of the AWS SDK's KMS package the provider uses, with the inputs it gives them; the package's module is one. */
+export interface AwsKmsSdkLike {
+  readonly KMSClient: new (config: { maxAttempts: number }) => AwsKmsClientLike;
+  readonly DescribeKeyCommand: new (input: { KeyId: string }) => object;
+  readonly GenerateDataKeyCommand: new (input: { KeyId: string; KeySpec: "AES_256"; EncryptionContext: Record<string, string> }) => object;
+  readonly EncryptCommand: new (input: { KeyId: string; Plaintext: Uint8Array; EncryptionContext: Record<string, string> }) => object;
+  readonly DecryptCommand: new (input: { KeyId: string; CiphertextBlob: Uint8Array; EncryptionContext: Record<string, string> }) => object;
+  readonly RotateKeyOnDemandCommand: new (input: { KeyId: string }) => object;
+}
+
 export interface AwsKmsKekOptions {
   /** Key id, ARN or alias (AWS_KMS_KEY_ID). */
   keyId: string;
   /** A client to use (tests pass one mocked with aws-sdk-client-mock); default: region and credentials from the SDK's chain. */
-  client?: KMSClient;
+  client?: AwsKmsClientLike;
   log: Logger;
   /** The `kms.aws` upstream (the runtime's registry has it); default a private one with the same settings. */
   upstream?: Upstream;
 }
 
-type Sdk = typeof KmsSdk;
+type Kms = { sdk: AwsKmsSdkLike; client: AwsKmsClientLike };
 
 /** The KMS SDK; OptionalPackageMissing names the package when it is not installed. */
-export function loadKmsSdk(importer?: PackageImporter): Promise<Sdk> {
-  return loadOptionalPackage<Sdk>("@aws-sdk/client-kms", "KEK provider 'aws-kms'", importer);
+export function loadKmsSdk(importer?: PackageImporter): Promise<AwsKmsSdkLike> {
+  // Loaded as the SDK's own type, so the compiler checks that the real module fits AwsKmsSdkLike.
+  return loadOptionalPackage<typeof KmsSdk>("@aws-sdk/client-kms", "KEK provider 'aws-kms'", importer);
 }
 
 /** Errors that mean "this wrapped key is not valid for that key and context". */
@@ -58,15 +80,15 @@ const REJECTED = new Set(["InvalidCiphertextException", "IncorrectKeyException",
 export class AwsKmsKek implements KekProvider {
   readonly name = "aws-kms" as const;
   private readonly upstream: Upstream;
-  private sdk: Promise<Sdk> | undefined;
+  private sdk: Promise<AwsKmsSdkLike> | undefined;
   /** The client made here (none when the options gave one); destroyed by close(). */
-  private ownClient: KMSClient | undefined;
+  private ownClient: AwsKmsClientLike | undefined;
   private arn: string | undefined;
 
   /** @param sdk the loaded SDK; without it the SDK is imported on the first call. */
   constructor(
     private readonly o: AwsKmsKekOptions,
-    sdk?: Sdk,
+    sdk?: AwsKmsSdkLike,
   ) {
     if (sdk) this.sdk = Promise.resolve(sdk);
     this.upstream = o.upstream ?? createUpstream(AWS_KMS_UPSTREAM, { ...awsKmsUpstreamOptions(), log: o.log });
@@ -78,14 +100,14 @@ export class AwsKmsKek implements KekProvider {
   }
 
   /** The SDK and the client, the client made on first use. */
-  private async kms(): Promise<{ sdk: Sdk; client: KMSClient }> {
+  private async kms(): Promise<Kms> {
     const sdk = await (this.sdk ??= loadKmsSdk());
     const client = this.o.client ?? (this.ownClient ??= new sdk.KMSClient({ maxAttempts: 1 }));
     return { sdk, client };
   }
 
   /** One SDK call through the upstream, the attempt's signal passed on (an abandoned attempt stops on the wire). */
-  private async send<T>(idempotent: boolean, call: (kms: { sdk: Sdk; client: KMSClient }, abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+  private async send<T>(idempotent: boolean, call: (kms: Kms, abortSignal: AbortSignal) => Promise<T>): Promise<T> {
     const kms = await this.kms();
     return this.upstream.execute((abortSignal) => call(kms, abortSignal), { idempotent });
   }
@@ -103,7 +125,7 @@ export class AwsKmsKek implements KekProvider {
   async current(): Promise<KekRef> {
     if (this.arn === undefined) {
       try {
-        const res = await this.send(true, ({ sdk, client }, abortSignal) => client.send(new sdk.DescribeKeyCommand({ KeyId: this.o.keyId }), { abortSignal }));
+        const res = await this.send(true, ({ sdk, client }, abortSignal) => client.send(new sdk.DescribeKeyCommand({ KeyId: this.o.keyId }), { abortSignal }) as Promise<DescribeKeyCommandOutput>);
         this.arn = res.KeyMetadata?.Arn;
       } catch (err) {
         throw this.unavailable(err, "DescribeKey");
@@ -117,7 +139,7 @@ export class AwsKmsKek implements KekProvider {
     let res;
     try {
       res = await this.send(true, ({ sdk, client }, abortSignal) =>
-        client.send(new sdk.GenerateDataKeyCommand({ KeyId: this.o.keyId, KeySpec: "AES_256", EncryptionContext: { ...context } }), { abortSignal }),
+        client.send(new sdk.GenerateDataKeyCommand({ KeyId: this.o.keyId, KeySpec: "AES_256", EncryptionContext: { ...context } }), { abortSignal }) as Promise<GenerateDataKeyCommandOutput>,
       );
     } catch (err) {
       throw this.unavailable(err, "GenerateDataKey");
@@ -130,7 +152,7 @@ export class AwsKmsKek implements KekProvider {
   async wrap(dek: Buffer, context: EncryptionContext): Promise<WrappedKey> {
     let res;
     try {
-      res = await this.send(true, ({ sdk, client }, abortSignal) => client.send(new sdk.EncryptCommand({ KeyId: this.o.keyId, Plaintext: dek, EncryptionContext: { ...context } }), { abortSignal }));
+      res = await this.send(true, ({ sdk, client }, abortSignal) => client.send(new sdk.EncryptCommand({ KeyId: this.o.keyId, Plaintext: dek, EncryptionContext: { ...context } }), { abortSignal }) as Promise<EncryptCommandOutput>);
     } catch (err) {
       throw this.unavailable(err, "Encrypt");
     }
@@ -142,7 +164,7 @@ export class AwsKmsKek implements KekProvider {
     if (ref.provider !== "aws-kms" || ref.version !== 1) throw new DecryptionFailed();
     let res;
     try {
-      res = await this.send(true, ({ sdk, client }, abortSignal) => client.send(new sdk.DecryptCommand({ KeyId: ref.keyId, CiphertextBlob: wrapped, EncryptionContext: { ...context } }), { abortSignal }));
+      res = await this.send(true, ({ sdk, client }, abortSignal) => client.send(new sdk.DecryptCommand({ KeyId: ref.keyId, CiphertextBlob: wrapped, EncryptionContext: { ...context } }), { abortSignal }) as Promise<DecryptCommandOutput>);
     } catch (err) {
       if (REJECTED.has((err as Error).name)) throw new DecryptionFailed();
       throw this.unavailable(err, "Decrypt");

@@ -8,7 +8,73 @@
 import type * as Pkcs11Js from "pkcs11js";
 import { loadOptionalPackage, type PackageImporter } from "../../config/optional-package.js";
 
-type Pkcs11Module = typeof Pkcs11Js;
+/** An attribute of an object template. */
+export interface Pkcs11Attribute {
+  type: number;
+  value?: number | boolean | string | Buffer;
+}
+
+/** A mechanism, with its AES-GCM parameters for CKM_AES_GCM. */
+export interface Pkcs11Mechanism {
+  mechanism: number;
+  parameter?: { type: number; iv: Buffer; aad: Buffer; ivBits: number; tagBits: number };
+}
+
+/**
+ * The calls made on the PKCS#11 addon's `PKCS11` object, which is one.
+ * Declared here, not taken from the addon, so that Rampart's type declarations
+ * compile in an app that does not install it. C_GetAttributeValue is how a
+ * key's attributes are checked (sensitive, non-extractable) from outside.
+ */
+export interface Pkcs11Lib {
+  load(path: string): void;
+  C_Initialize(): void;
+  C_Finalize(): void;
+  C_GetSlotList(tokenPresent: boolean): Buffer[];
+  C_GetTokenInfo(slot: Buffer): { label: string };
+  C_OpenSession(slot: Buffer, flags: number): Buffer;
+  C_CloseSession(session: Buffer): void;
+  C_Login(session: Buffer, userType: number, pin: string): void;
+  C_Logout(session: Buffer): void;
+  C_FindObjectsInit(session: Buffer, template: Pkcs11Attribute[]): void;
+  C_FindObjects(session: Buffer, maxObjectCount: number): Buffer[];
+  C_FindObjectsFinal(session: Buffer): void;
+  C_GetAttributeValue(session: Buffer, object: Buffer, template: Pkcs11Attribute[]): { type: number; value: Buffer }[];
+  C_GenerateKey(session: Buffer, mechanism: Pkcs11Mechanism, template: Pkcs11Attribute[]): Buffer;
+  C_DestroyObject(session: Buffer, object: Buffer): void;
+  C_EncryptInit(session: Buffer, mechanism: Pkcs11Mechanism, key: Buffer): void;
+  C_Encrypt(session: Buffer, inData: Buffer, outData: Buffer): Buffer;
+  C_DecryptInit(session: Buffer, mechanism: Pkcs11Mechanism, key: Buffer): void;
+  C_Decrypt(session: Buffer, inData: Buffer, outData: Buffer): Buffer;
+}
+
+/** The constants of the PKCS#11 standard that are used, by the addon's names. */
+type Pkcs11Constant =
+  | "CKF_SERIAL_SESSION"
+  | "CKF_RW_SESSION"
+  | "CKU_USER"
+  | "CKO_SECRET_KEY"
+  | "CKK_AES"
+  | "CKM_AES_KEY_GEN"
+  | "CKM_AES_GCM"
+  | "CK_PARAMS_AES_GCM"
+  | "CKA_CLASS"
+  | "CKA_KEY_TYPE"
+  | "CKA_LABEL"
+  | "CKA_ID"
+  | "CKA_VALUE"
+  | "CKA_VALUE_LEN"
+  | "CKA_TOKEN"
+  | "CKA_PRIVATE"
+  | "CKA_SENSITIVE"
+  | "CKA_EXTRACTABLE"
+  | "CKA_ENCRYPT"
+  | "CKA_DECRYPT"
+  | "CKA_WRAP"
+  | "CKA_UNWRAP";
+
+/** The parts of the addon's module that are used; the module itself is one. */
+export type Pkcs11Module = { readonly PKCS11: new () => Pkcs11Lib } & { readonly [K in Pkcs11Constant]: number };
 
 const CKR_CRYPTOKI_ALREADY_INITIALIZED = 0x191;
 const CKR_USER_ALREADY_LOGGED_IN = 0x100;
@@ -20,9 +86,10 @@ const CKR_USER_ALREADY_LOGGED_IN = 0x100;
  */
 export const SESSION_LOST_CODES = new Set([0x30, 0x31, 0x32, 0x60, 0x82, 0xb0, 0xb3, 0xe0, 0x101, 0x190]);
 
-/** The pkcs11js module; OptionalPackageMissing names the package when it is not installed. */
+/** The PKCS#11 addon's module; OptionalPackageMissing names the package when it is not installed. */
 export async function loadPkcs11js(importer?: PackageImporter): Promise<Pkcs11Module> {
-  const mod = await loadOptionalPackage<Pkcs11Module & { default?: Pkcs11Module }>("pkcs11js", "KEK provider 'pkcs11'", importer);
+  // Loaded as the addon's own type, so the compiler checks that the real module fits Pkcs11Module.
+  const mod = await loadOptionalPackage<typeof Pkcs11Js & { default?: typeof Pkcs11Js }>("pkcs11js", "KEK provider 'pkcs11'", importer);
   return mod.default ?? mod;
 }
 
@@ -37,7 +104,7 @@ export class Pkcs11Session {
 
   private constructor(
     readonly P: Pkcs11Module,
-    readonly lib: Pkcs11Js.PKCS11,
+    readonly lib: Pkcs11Lib,
     private readonly tokenLabel: string,
     private readonly pin: string,
   ) {}

@@ -18,7 +18,7 @@
  * network errors are transient; AccessDenied and other client faults are not.
  */
 import type * as SecretsManagerSdk from "@aws-sdk/client-secrets-manager";
-import type { GetSecretValueCommandOutput, ListSecretsCommandOutput, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { GetSecretValueCommandOutput, ListSecretsCommandOutput } from "@aws-sdk/client-secrets-manager";
 import { loadOptionalPackage, OptionalPackageMissing, type PackageImporter } from "../../config/optional-package.js";
 import { isTransientAwsError, type Upstream } from "../../resilience/index.js";
 import { ProviderError } from "../errors.js";
@@ -31,19 +31,38 @@ const MAX_LIST_PAGES = 50;
 
 type Stage = "AWSCURRENT" | "AWSPREVIOUS";
 
+/**
+ * What the provider calls on a Secrets Manager client. The AWS SDK's
+ * `SecretsManagerClient` is one (also when mocked with aws-sdk-client-mock). Declared here, not taken from the SDK, so that
+ * Rampart's type declarations compile in an app that does not install the
+ * optional SDK.
+ */
+export interface AwsSecretsManagerClientLike {
+  send(command: object, options?: { abortSignal?: AbortSignal }): Promise<unknown>;
+  destroy(): void;
+}
+
+/** The classes of the AWS SDK's Secrets Manager package Rampart uses, with the inputs it gives them; the package's module is one. */
+export interface AwsSecretsManagerSdkLike {
+  readonly SecretsManagerClient: new (config: { maxAttempts: number; region?: string }) => AwsSecretsManagerClientLike;
+  readonly GetSecretValueCommand: new (input: { SecretId: string; VersionStage: string }) => object;
+  readonly ListSecretsCommand: new (input: { MaxResults: number; Filters?: { Key: "name"; Values: string[] }[]; NextToken?: string }) => object;
+}
+
 /** The SDK module and a client made from it. */
 export interface AwsClientHandle {
-  readonly sdk: typeof SecretsManagerSdk;
-  readonly client: SecretsManagerClient;
+  readonly sdk: AwsSecretsManagerSdkLike;
+  readonly client: AwsSecretsManagerClientLike;
 }
 
 /** The Secrets Manager SDK; OptionalPackageMissing names the package when it is not installed. */
-export function loadSecretsManagerSdk(importer?: PackageImporter): Promise<typeof SecretsManagerSdk> {
+export function loadSecretsManagerSdk(importer?: PackageImporter): Promise<AwsSecretsManagerSdkLike> {
+  // Loaded as the SDK's own type, so the compiler checks that the real module fits AwsSecretsManagerSdkLike.
   return loadOptionalPackage<typeof SecretsManagerSdk>("@aws-sdk/client-secrets-manager", "Secrets provider 'aws:'", importer);
 }
 
 /** A handle for a client the caller made (and closes). */
-export async function awsClientHandle(client: SecretsManagerClient): Promise<AwsClientHandle> {
+export async function awsClientHandle(client: AwsSecretsManagerClientLike): Promise<AwsClientHandle> {
   return { sdk: await loadSecretsManagerSdk(), client };
 }
 
@@ -100,7 +119,7 @@ export class AwsSecretsProvider implements SecretProvider {
     const { sdk, client } = await connectOrFail(this.connect);
     let out: GetSecretValueCommandOutput;
     try {
-      out = await client.send(new sdk.GetSecretValueCommand({ SecretId: this.prefix + name, VersionStage: stage }), { abortSignal: signal });
+      out = (await client.send(new sdk.GetSecretValueCommand({ SecretId: this.prefix + name, VersionStage: stage }), { abortSignal: signal })) as GetSecretValueCommandOutput;
     } catch (err) {
       // Missing secret, or no version carries the stage (no AWSPREVIOUS before the first rotation).
       if (err instanceof Error && err.name === "ResourceNotFoundException") return undefined;
@@ -122,14 +141,14 @@ export class AwsSecretsProvider implements SecretProvider {
     for (let page = 0; page < MAX_LIST_PAGES; page++) {
       let res: ListSecretsCommandOutput;
       try {
-        res = await client.send(
+        res = (await client.send(
           new sdk.ListSecretsCommand({
             MaxResults: 100,
             ...(this.prefix ? { Filters: [{ Key: "name", Values: [this.prefix] }] } : {}),
             ...(nextToken ? { NextToken: nextToken } : {}),
           }),
           { abortSignal: signal },
-        );
+        )) as ListSecretsCommandOutput;
       } catch (err) {
         throw awsError("ListSecrets", err);
       }

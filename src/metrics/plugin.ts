@@ -66,9 +66,11 @@ const plugin: FastifyPluginAsync<MetricsPluginOptions> = async (app, opts) => {
     if (!(error instanceof RampartError)) return;
     const rl = routeConfigOf(request).rateLimit;
     const reason = (error as { reason?: unknown }).reason;
+    // The limiter names the policy that refused (inline ones too); a RATE_LIMITED thrown elsewhere, the route's.
+    const policy = (error as { policy?: unknown }).policy;
     metrics.http.rejected({
       code: error.code,
-      ...(error.code === "RATE_LIMITED" ? { policy: (rl ? rl.policy : undefined) ?? "default" } : {}),
+      ...(error.code === "RATE_LIMITED" ? { policy: typeof policy === "string" ? policy : ((rl ? rl.policy : undefined) ?? "default") } : {}),
       ...(typeof reason === "string" ? { reason } : {}),
     });
   });

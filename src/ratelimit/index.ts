@@ -9,7 +9,7 @@ export { gcra, type BucketStep } from "./token-bucket.js";
 export { MemoryRateLimitStore, type MemoryRateLimitStoreOptions, type MemoryRateLimitStats } from "./memory-store.js";
 export { RedisRateLimitStore, TOKEN_BUCKET_LUA, type RedisRateLimitStoreOptions } from "./redis-store.js";
 export { FailoverRateLimitStore, type FailoverRateLimitStoreOptions, type FailoverStats, type OnStoreError } from "./failover-store.js";
-export { RateLimiter, type RateLimiterOptions, type RateLimitResult, type PolicyCounts } from "./limiter.js";
+export { RateLimiter, RateLimitedError, type RateLimiterOptions, type RateLimitResult, type PolicyCounts } from "./limiter.js";
 export { rateLimitHeaders } from "./headers.js";
 export { clientIpKey, requestKey } from "./client-key.js";
 export { createRateLimiting, type AppRateLimitOptions, type RateLimiting, type RateLimitingDeps, type RateLimitStats } from "./setup.js";

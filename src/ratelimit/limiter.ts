@@ -3,6 +3,7 @@
  * returning the decision together with the response headers, and counting
  * admitted and refused decisions per policy for metrics.
  */
+import { RampartError } from "../errors/index.js";
 import { rateLimitHeaders } from "./headers.js";
 import type { RateLimitPolicy } from "./policy.js";
 import type { RateLimitDecision, RateLimitStore } from "./types.js";
@@ -92,5 +93,15 @@ export class RateLimiter {
   /** Admitted and refused decisions per policy since start. */
   stats(): Record<string, PolicyCounts> {
     return Object.fromEntries([...this.counts].map(([k, v]) => [k, { ...v }]));
+  }
+}
+
+/** `429 RATE_LIMITED`, naming the policy that refused (an inline policy's generated name included) for metrics and logs. */
+export class RateLimitedError extends RampartError {
+  constructor(
+    readonly policy: string,
+    headers: Record<string, string>,
+  ) {
+    super("RATE_LIMITED", { headers });
   }
 }

@@ -12,9 +12,8 @@
  */
 import fp from "fastify-plugin";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
-import { RampartError } from "../errors/index.js";
 import { requestKey } from "./client-key.js";
-import type { RateLimiter, RateLimitResult } from "./limiter.js";
+import { RateLimitedError, type RateLimiter, type RateLimitResult } from "./limiter.js";
 import { assertCost, DEFAULT_POLICY, definePolicy, inlinePolicyName, type RateLimitPolicy } from "./policy.js";
 import { routeConfigOf } from "../server/plugins/request-context.js";
 
@@ -109,7 +108,7 @@ const plugin: FastifyPluginAsync<RateLimitPluginOptions> = async (app, opts) => 
   });
 
   const apply = (result: RateLimitResult, reply: FastifyReply, done: (err?: Error) => void): void => {
-    if (!result.decision.allowed) return done(new RampartError("RATE_LIMITED", { headers: result.headers }));
+    if (!result.decision.allowed) return done(new RateLimitedError(result.policy.name, result.headers));
     reply.headers(result.headers);
     done();
   };

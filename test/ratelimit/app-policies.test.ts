@@ -91,6 +91,11 @@ describe.each(testModes())("app rate-limit policies through the rampart plugin (
     const refused = await call(app, { method: "GET", url: "/inline" });
     expect(refused.statusCode).toBe(429);
     expect(refused.headers["ratelimit-policy"]).toBe(first.headers["ratelimit-policy"]);
+    // The refusal is counted under the policy that refused, not the default one.
+    const name = /^"([^"]+)"/.exec(String(first.headers["ratelimit-policy"]))![1]!;
+    const text = await app.metrics!.render();
+    expect(text).toContain(`rampart_rate_limit_rejections_total{policy="${name}"} 1`);
+    expect(text).not.toContain(`rampart_rate_limit_rejections_total{policy="default"}`);
   });
 
   const startWith = (setup: (a: FastifyInstance) => void, policies: { name: string; limit: number; windowMs: number }[] = []) => startupError({ runtime, rateLimit: { policies } }, setup);

@@ -31,10 +31,11 @@ export class Counters {
   }
 
   /** Atomically adds `by` (may be negative) and returns the new total. */
-  async add(userId: string, meter: string, w: PeriodWindow, by: number, now: number): Promise<number> {
+  add(userId: string, meter: string, w: PeriodWindow, by: number, now: number): Promise<number> {
     const key = this.key(userId, meter, w);
-    await this.ensureSeeded(key, userId, meter, w, now);
-    return this.kv.increment(key, by, ttlFor(w, now));
+    // Once seeded (every request but a counter's first on this instance), straight to the store.
+    if (this.seeded.has(key)) return this.kv.increment(key, by, ttlFor(w, now));
+    return this.ensureSeeded(key, userId, meter, w, now).then(() => this.kv.increment(key, by, ttlFor(w, now)));
   }
 
   /** The current total (0 when nothing was counted). */

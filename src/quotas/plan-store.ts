@@ -65,6 +65,12 @@ export class PlanStore {
   }
 
   /** The effective plan of a user (unknown users get the default). */
+  /** The plan of a user when this instance has it cached, without a promise (the hot path of every request). */
+  cachedPlanOf(userId: string): UserPlan | undefined {
+    const hit = this.cache.get(userId);
+    return hit && hit.expiresAt > this.o.now() ? this.resolve(hit.name) : undefined;
+  }
+
   async planOf(userId: string): Promise<UserPlan> {
     const now = this.o.now();
     const hit = this.cache.get(userId);

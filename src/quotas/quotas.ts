@@ -133,7 +133,7 @@ export class Quotas {
     assertKnownMeter(this.meters, meter);
     assertAmount(amount);
     const now = this.d.clock.now();
-    const { plan } = await this.d.plans.planOf(userId);
+    const { plan } = this.d.plans.cachedPlanOf(userId) ?? (await this.d.plans.planOf(userId));
     const windows = PERIODS.map((p) => windowOf(p, now));
     const totals = await Promise.all(windows.map((w) => this.d.counters.add(userId, meter, w, amount, now)));
     const states = windows.map((w, i) => state(meter, w, totals[i]!, limitOf(plan, meter, w.period)));

@@ -94,6 +94,19 @@ function stdoutDestination(): DestinationStream {
   return stdout;
 }
 
+let lastMs = -1;
+let lastTime = "";
+
+/** pino's ISO time field, formatted once per millisecond: under load many lines share one. */
+function isoTime(): string {
+  const now = Date.now();
+  if (now !== lastMs) {
+    lastMs = now;
+    lastTime = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return lastTime;
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   const { redactor } = options;
   const destination: DestinationStream =
@@ -104,7 +117,7 @@ export function createLogger(options: LoggerOptions): Logger {
     {
       level: options.level,
       base: undefined,
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTime,
       redact: { paths: REDACT_PATHS, censor: REDACTED },
       formatters: { level: (label) => ({ level: label }) },
       mixin() {

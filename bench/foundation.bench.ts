@@ -28,7 +28,7 @@ export async function run(): Promise<string> {
     const pgdb = process.env.BENCH_REDIS_URL ? await benchDatabase() : undefined;
     if (pgdb) {
       try {
-        results.push(...(await mode("postgres+redis", { RAMPART_DATA_DIR: dir, DATABASE_URL: pgdb.url, REDIS_URL: process.env.BENCH_REDIS_URL!, REDIS_PREFIX: `bench${Date.now()}:` })));
+        results.push(...(await mode("postgres+redis", { RAMPART_DATA_DIR: dir, ...pgdb.env, REDIS_URL: process.env.BENCH_REDIS_URL!, REDIS_PREFIX: `bench${Date.now()}:` })));
       } finally {
         await pgdb.drop();
       }

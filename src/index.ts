@@ -13,6 +13,8 @@ export { createErrorCatalogue, ErrorCatalogueError, type AppErrorCodes, type App
 export { defineAppPolicy, inlinePolicyName, type AppRateLimitOptions, type PolicyInput, type RateLimitPolicy } from "./ratelimit/index.js";
 export { resolveMeters, type AppMeters, type AppQuotaOptions, type Meter, type QuotaHolder } from "./quotas/index.js";
 export { migrateToLatest, pendingMigrations, pendingAppMigrations, type AppMigrations, type MigrationOutcome } from "./db/index.js";
+// ... and the same extensions as one module for the `rampart` CLI (RAMPART_EXTENSIONS).
+export { defineExtensions, type RampartExtensions } from "./cli/extensions.js";
 export { currentContext, type RequestContext } from "./context/index.js";
 export { rampart, type RampartApi } from "./server/rampart.js";
 export { DEFAULT_ROUTES, ALL_ROUTES, type RampartOptions, type RampartRoutes } from "./server/options.js";

@@ -101,7 +101,7 @@ export async function run(): Promise<string> {
   const cores = availableParallelism();
   const modes: [string, Record<string, string>][] = [["embedded", { RAMPART_DATA_DIR: join(dir, "e") }]];
   const pgdb = process.env.BENCH_REDIS_URL ? await benchDatabase() : undefined;
-  if (pgdb) modes.push(["postgres+redis", { RAMPART_DATA_DIR: join(dir, "p"), DATABASE_URL: pgdb.url, REDIS_URL: process.env.BENCH_REDIS_URL!, REDIS_PREFIX: `bench${Date.now()}:` }]);
+  if (pgdb) modes.push(["postgres+redis", { RAMPART_DATA_DIR: join(dir, "p"), ...pgdb.env, REDIS_URL: process.env.BENCH_REDIS_URL!, REDIS_PREFIX: `bench${Date.now()}:` }]);
   // The default hashing concurrency, then a hashing thread on every core.
   const settings: [string, number, Record<string, string>][] = [
     [`${defaultHashConcurrency()} hashing thread(s) (default)`, defaultHashConcurrency(), {}],

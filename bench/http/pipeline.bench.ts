@@ -67,7 +67,7 @@ export async function run(): Promise<string> {
     ];
     if (db && process.env.BENCH_REDIS_URL) {
       const services = await startBenchServer(
-        { ...defaultConfiguration(join(dir, "services")), DATABASE_URL: db.url, REDIS_URL: process.env.BENCH_REDIS_URL, REDIS_PREFIX: `benchpipe${Date.now()}:` },
+        { ...defaultConfiguration(join(dir, "services")), ...db.env, REDIS_URL: process.env.BENCH_REDIS_URL, REDIS_PREFIX: `benchpipe${Date.now()}:` },
         { logFile: join(dir, "services.log") },
       );
       servers.push(services);

@@ -26,7 +26,7 @@ export async function run(): Promise<string> {
   const redis = process.env.BENCH_REDIS_URL;
   const dbOn = redis ? await benchDatabase() : undefined;
   const dbOff = redis ? await benchDatabase() : undefined;
-  const stores: Record<string, string> = dbOn && redis ? { DATABASE_URL: dbOn.url, REDIS_URL: redis, REDIS_PREFIX: `benchp${Date.now()}:` } : {};
+  const stores: Record<string, string> = dbOn && redis ? { ...dbOn.env, REDIS_URL: redis, REDIS_PREFIX: `benchp${Date.now()}:` } : {};
   const protectedEnv = {
     ...stores,
     RAMPART_DATA_DIR: join(dir, "on"),
@@ -35,7 +35,7 @@ export async function run(): Promise<string> {
     RAMPART_PLANS: JSON.stringify({ free: { "api.requests": { day: 1_000_000_000 } } }),
     METRICS_ENABLED: "true",
   };
-  const bareEnv = { ...stores, ...(dbOff ? { DATABASE_URL: dbOff.url } : {}), REDIS_PREFIX: `benchb${Date.now()}:`, RAMPART_DATA_DIR: join(dir, "off"), RATE_LIMIT_ENABLED: "false", RAMPART_PLANS: JSON.stringify({ free: {} }), METRICS_ENABLED: "false" };
+  const bareEnv = { ...stores, ...(dbOff?.env ?? {}), REDIS_PREFIX: `benchb${Date.now()}:`, RAMPART_DATA_DIR: join(dir, "off"), RATE_LIMIT_ENABLED: "false", RAMPART_PLANS: JSON.stringify({ free: {} }), METRICS_ENABLED: "false" };
   const on = await startBenchServer(protectedEnv);
   const off = await startBenchServer(bareEnv);
   try {

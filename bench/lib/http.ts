@@ -4,6 +4,7 @@
  * ratio of the hello-world baseline measured in the same run. Baseline and
  * target alternate over several rounds so drift (thermal, other load) hits both.
  */
+import { randomBytes } from "node:crypto";
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -154,8 +155,10 @@ export function ratioTable(title: string, results: RatioResult[], note: string):
 /**
  * A database of its own for one benchmark run on the PostgreSQL server of
  * BENCH_DATABASE_URL (runs never share keys or rows); `drop()` removes it.
+ * `env` points a server at it with what a shared database requires (its keys
+ * and a public URL: Rampart generates none for PostgreSQL).
  */
-export async function benchDatabase(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+export async function benchDatabase(): Promise<{ url: string; env: Record<string, string>; drop(): Promise<void> } | undefined> {
   const admin = process.env.BENCH_DATABASE_URL;
   if (!admin) return undefined;
   const { default: pg } = await import("pg");
@@ -172,5 +175,7 @@ export async function benchDatabase(): Promise<{ url: string; drop(): Promise<vo
   await run(`create database ${name}`);
   const u = new URL(admin);
   u.pathname = `/${name}`;
-  return { url: u.toString(), drop: () => run(`drop database if exists ${name} with (force)`) };
+  const key = () => randomBytes(32).toString("hex");
+  const env = { DATABASE_URL: u.toString(), RAMPART_PUBLIC_URL: "http://bench.test", RAMPART_SECRET_MASTER_KEY: key(), RAMPART_SECRET_BLIND_INDEX_KEY: key() };
+  return { url: u.toString(), env, drop: () => run(`drop database if exists ${name} with (force)`) };
 }

@@ -11,6 +11,7 @@ import { PreflightError } from "../server/preflight.js";
 import { VERSION } from "../version.js";
 import { UsageError, wantsHelp, type Command, type CommandIo } from "./command.js";
 import { commands } from "./commands/index.js";
+import { extensionsHint } from "./extensions.js";
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -51,8 +52,10 @@ export async function main(io: CommandIo): Promise<number> {
       io.stderr.write(`rampart ${command.name}: ${err.message}\n\n${command.usage}\n`);
       return 2;
     }
+    const hint = extensionsHint(err, io.env);
+    const withHint = (message: string) => (hint ? `${message} (${hint})` : message);
     if (err instanceof ConfigError) {
-      io.stderr.write(`rampart: invalid configuration: ${err.message}\n`);
+      io.stderr.write(`rampart: invalid configuration: ${withHint(err.message)}\n`);
       return 1;
     }
     if (err instanceof PreflightError) {
@@ -64,7 +67,7 @@ export async function main(io: CommandIo): Promise<number> {
       return 1;
     }
     const message = err instanceof Error ? err.message : String(err);
-    io.stderr.write(`rampart ${command.name}: ${message}\n`);
+    io.stderr.write(`rampart ${command.name}: ${withHint(message)}\n`);
     return 1;
   }
 }

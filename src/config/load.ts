@@ -59,6 +59,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       throw err;
     }
   }
+  out.publicUrlConfigured = out.publicUrl !== undefined;
   if (out.publicUrl === undefined) {
     const h = String(out.host);
     out.publicUrl = `http://${h.includes(":") ? `[${h}]` : h}:${String(out.port)}`;

@@ -33,8 +33,8 @@ export const configSpec = {
   logLevel: v({ env: "LOG_LEVEL", parse: oneOf("fatal", "error", "warn", "info", "debug", "trace", "silent"), default: "info", description: "Minimum log level." }),
   logFormat: v({ env: "LOG_FORMAT", parse: oneOf("auto", "json", "pretty"), default: "auto", description: "`auto`: pretty on a terminal in development, JSON otherwise." }),
   dataDir: v({ env: "RAMPART_DATA_DIR", parse: nonEmpty, default: "./.rampart", description: "Directory for the embedded database and local key material." }),
-  publicUrl: v({ env: "RAMPART_PUBLIC_URL", parse: httpUrl, description: "Public base URL; the token issuer and the base of links in emails. Default `http://HOST:PORT`." }),
-  databaseUrl: v({ env: "DATABASE_URL", parse: urlWithScheme("postgres", "postgresql"), secret: true, description: "PostgreSQL URL; unset = embedded PGlite in the data directory." }),
+  publicUrl: v({ env: "RAMPART_PUBLIC_URL", parse: httpUrl, description: "Public base URL; the token issuer and the base of links in emails. Default `http://HOST:PORT`; required with `DATABASE_URL`, so that every instance on the database issues and accepts the same issuer." }),
+  databaseUrl: v({ env: "DATABASE_URL", parse: urlWithScheme("postgres", "postgresql"), secret: true, description: "PostgreSQL URL; unset = embedded PGlite in the data directory. With it, in every `NODE_ENV`, the start requires `RAMPART_PUBLIC_URL` and the secrets `blind-index-key` and (with `RAMPART_KMS=local`) `master-key`: no development key is generated for a database instances share." }),
   databasePoolMax: v({ env: "DATABASE_POOL_MAX", parse: integer(1, 1000), default: "10", description: "Maximum PostgreSQL connections per process." }),
   databaseSsl: v({ env: "DATABASE_SSL", parse: oneOf("disable", "require", "verify-full"), default: "disable", description: "TLS to PostgreSQL: `require` encrypts, `verify-full` also checks the certificate and host name." }),
   databaseSslCa: v({ env: "DATABASE_SSL_CA", parse: nonEmpty, description: "Path of a PEM CA bundle for `DATABASE_SSL=verify-full`." }),
@@ -153,7 +153,7 @@ export const configSpec = {
       return name;
     },
     default: "local",
-    description: "Key encryption key provider: `local` (secret `master-key`; generated in development only), `pkcs11` (HSM), `aws-kms`, `vault-transit`, or one the host app registers; an unknown name stops the start.",
+    description: "Key encryption key provider: `local` (secret `master-key`; generated only for the embedded database outside production), `pkcs11` (HSM), `aws-kms`, `vault-transit`, or one the host app registers; an unknown name stops the start.",
   }),
   pkcs11Module: v({ env: "PKCS11_MODULE", parse: nonEmpty, description: "Path of the PKCS#11 module (e.g. `/usr/lib/softhsm/libsofthsm2.so`) for `RAMPART_KMS=pkcs11`; the PIN is the secret `pkcs11-pin`." }),
   pkcs11TokenLabel: v({ env: "PKCS11_TOKEN_LABEL", parse: nonEmpty, description: "Label of the PKCS#11 token holding the key encryption key." }),
@@ -177,4 +177,12 @@ type HasDefault<S> = S extends { default: string } ? true : false;
 /** The typed, frozen configuration. */
 export type Config = {
   readonly [K in keyof ConfigSpec]: HasDefault<ConfigSpec[K]> extends true ? Parsed<ConfigSpec[K]> : Parsed<ConfigSpec[K]> | undefined;
-} & { readonly publicUrl: string };
+} & {
+  readonly publicUrl: string;
+  /**
+   * Whether RAMPART_PUBLIC_URL was set; false when `publicUrl` is the
+   * `http://HOST:PORT` default, which differs per instance and so cannot be
+   * the issuer of a database shared by several (the runtime refuses it there).
+   */
+  readonly publicUrlConfigured: boolean;
+};

@@ -99,7 +99,7 @@ export async function createKeyring(deps: KeyringDeps): Promise<Keyring> {
 
   let blindRoot: Promise<Buffer> | undefined;
   const loadBlindRoot = () =>
-    (blindRoot ??= loadKeySecret({ secrets, name: "blind-index-key", nodeEnv: config.nodeEnv, dataDir: config.dataDir, log }).catch((err: unknown) => {
+    (blindRoot ??= loadKeySecret({ secrets, name: "blind-index-key", nodeEnv: config.nodeEnv, dataDir: config.dataDir, databaseUrl: config.databaseUrl, log }).catch((err: unknown) => {
       blindRoot = undefined;
       throw err;
     }));

@@ -23,6 +23,21 @@ export class KekUnavailableError extends Error {
   override readonly name = "KekUnavailableError";
 }
 
+/**
+ * This instance's key material does not open the KEK the database holds (a
+ * master key other than the one its rows are wrapped by): a configuration
+ * fault, the same on every retry, and not evidence of corrupt data.
+ */
+export class KekMismatchError extends KekUnavailableError {
+  constructor(
+    message: string,
+    /** The cause in a few words, without key ids or check values: what readiness reports publicly. */
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+}
+
 /** A configuration or key-material problem found at start-up (names the option and what was received). */
 export class CryptoConfigError extends Error {
   override readonly name = "CryptoConfigError";

@@ -275,9 +275,19 @@ export class Keyring {
     return this.parts.kekStats();
   }
 
-  /** Readiness probe: the KEK provider answers. */
+  /** Readiness probe: the KEK provider answers and, where it can tell, this instance's keys open its current version. */
   async ping(): Promise<void> {
     await this.parts.kek.current();
+    await this.parts.kek.verify?.();
+  }
+
+  /**
+   * Start-up check, creating nothing: rejects with KekMismatchError when this
+   * instance's keys cannot open the database's current KEK version, which
+   * would otherwise fail every request that touches encrypted data.
+   */
+  async verifyKeys(): Promise<void> {
+    await this.parts.kek.verify?.();
   }
 
   /** Zeroizes every key in memory, unsubscribes and closes the provider. */

@@ -8,13 +8,14 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type * as PGliteModule from "@electric-sql/pglite";
 import type { PGlite } from "@electric-sql/pglite";
-import { Kysely, PostgresDialect, sql } from "kysely";
+import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from "kysely";
 import pg from "pg";
 import type { Config } from "../config/index.js";
 import { loadOptionalPackage } from "../config/optional-package.js";
 import { lockDataDir } from "./data-dir-lock.js";
 import { PGliteDialect } from "./pglite-dialect.js";
 import type { Tables } from "./tables.js";
+import { classifyDatabaseError } from "./unavailable.js";
 
 export interface PoolStats {
   total: number;
@@ -111,7 +112,7 @@ async function openPostgres(config: DatabaseConfig, url: string): Promise<Databa
   // in flight still fails with the error, and the pool replaces the client.
   pool.on("error", () => undefined);
   pool.on("connect", (client) => client.on("error", () => undefined));
-  const kysely = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  const kysely = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: classifyingPool(pool) }) });
   return {
     kind: "postgres",
     kysely,
@@ -122,5 +123,37 @@ async function openPostgres(config: DatabaseConfig, url: string): Promise<Databa
     async close() {
       await kysely.destroy();
     },
+  };
+}
+
+/**
+ * The pool as Kysely sees it, with connection-level failures (a refused
+ * connect, a connection cut mid-query, a checkout timeout) rethrown as
+ * DatabaseUnavailableError: an outage answers 503, never 500. Query errors
+ * (constraint violations, serialization failures) pass through unchanged, so
+ * callers still read their SQLSTATE.
+ */
+function classifyingPool(pool: pg.Pool): PostgresPool {
+  const rethrow = (err: unknown): never => {
+    throw classifyDatabaseError(err);
+  };
+  // One adapter per pg client, as Kysely keeps one connection object per client it is given.
+  const adapters = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  const adapt = (client: pg.PoolClient): PostgresPoolClient => {
+    let adapter = adapters.get(client);
+    if (!adapter) {
+      adapter = {
+        // Text and parameters only: the dialect has no `cursor`, so Kysely never passes one.
+        query: ((text: string, parameters: readonly unknown[]) => client.query(text, parameters as unknown[]).then(undefined, rethrow)) as PostgresPoolClient["query"],
+        // pg-pool sets a fresh `release` on every checkout: look it up at call time.
+        release: () => client.release(),
+      };
+      adapters.set(client, adapter);
+    }
+    return adapter;
+  };
+  return {
+    connect: () => pool.connect().then(adapt, rethrow),
+    end: () => pool.end(),
   };
 }

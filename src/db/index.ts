@@ -4,3 +4,4 @@ export { migrateToLatest, pendingMigrations, pendingAppMigrations, checkAppMigra
 export { acquireLease, releaseLease } from "./leases.js";
 export { DataDirLockedError } from "./data-dir-lock.js";
 export { CIPHERTEXT_COLUMNS, type Tables, type Timestamp } from "./tables.js";
+export { DatabaseUnavailableError, isConnectionFailure, DATABASE_RETRY_AFTER_SECONDS } from "./unavailable.js";

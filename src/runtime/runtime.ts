@@ -7,11 +7,11 @@
 import type { DestinationStream } from "pino";
 import type { Config } from "../config/index.js";
 import { AuditLog } from "../audit/audit-log.js";
-import { createKeyring, type Keyring } from "../crypto/index.js";
+import { createKeyring, KekMismatchError, type Keyring } from "../crypto/index.js";
 import { kekProviderRegistry, type KekProviderDefinition } from "../crypto/kek/index.js";
 import { CIPHERTEXT_COLUMNS, openDatabase, pendingAppMigrations, pendingMigrations, migrateToLatest, type AppMigrations, type Database } from "../db/index.js";
 import { SecurityEvents } from "../events/index.js";
-import type { HealthCheck } from "../health/index.js";
+import type { CheckResult, HealthCheck } from "../health/index.js";
 import { createKv, type KvStore } from "../kv/index.js";
 import { createLogger, resolveLogFormat, SecretRedactor, type Logger } from "../log/index.js";
 import { UpstreamRegistry, type UpstreamOverrides } from "../resilience/index.js";
@@ -19,6 +19,7 @@ import { createSecrets, type SecretsService } from "../secrets/index.js";
 import { secretsProviderRegistry } from "../secrets/chain.js";
 import type { SecretsProviderDefinition } from "../secrets/schemes.js";
 import { systemClock, type Clock } from "./clock.js";
+import { assertSharedDatabaseReady } from "./shared-database.js";
 
 export interface Runtime {
   readonly config: Config;
@@ -107,6 +108,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   try {
     const secrets = createSecrets({ config, env: options.env ?? process.env, redactor, log, clock, upstreams, schemes });
     opened.push(() => secrets.close());
+    // Before anything opens: a database shared by instances needs the keys and issuer they all use.
+    await assertSharedDatabaseReady(config, secrets);
     const db = await openDatabase(config);
     opened.push(() => db.close());
     const kv = createKv({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, clock, log });
@@ -114,6 +117,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     await prepareSchema({ config, db, log }, options.migrations);
     const crypto = await createKeyring({ config, db: db.kysely, secrets, log, clock, kv, upstreams, kekProviders });
     opened.push(() => crypto.close());
+    // Keys that cannot open the database's KEK would fail every request touching encrypted data: refuse now, naming why.
+    await crypto.verifyKeys();
     for (const column of CIPHERTEXT_COLUMNS) crypto.registerCiphertextColumn(column);
     const audit = new AuditLog(db.kysely, await crypto.blindIndex("audit.ip"), clock);
     return assemble({ config, clock, redactor, log, db, kv, secrets, crypto, audit, upstreams });
@@ -133,7 +138,7 @@ function assemble(parts: Omit<Runtime, "healthChecks" | "onClose" | "close" | "e
     healthChecks: [
       { name: "database", probe: () => db.ping() },
       { name: "kv", probe: () => kv.ping() },
-      { name: "kms", probe: () => crypto.ping() },
+      { name: "kms", probe: () => kmsProbe(crypto, log) },
     ],
     onClose(fn) {
       closers.push(fn);
@@ -160,6 +165,21 @@ function assemble(parts: Omit<Runtime, "healthChecks" | "onClose" | "close" | "e
       return closing;
     },
   };
+}
+
+/**
+ * The `kms` readiness check. Keys that do not open the database's KEK fail it
+ * with their cause in the report (the public output carries no key id or
+ * check value; the log has the rest); an outage stays a plain failure.
+ */
+async function kmsProbe(crypto: Keyring, log: Logger): Promise<CheckResult | void> {
+  try {
+    await crypto.ping();
+  } catch (err) {
+    if (!(err instanceof KekMismatchError)) throw err;
+    log.warn({ err }, "readiness check failed: this instance's keys do not open the database's key encryption key");
+    return { status: "fail", output: err.reason };
+  }
 }
 
 function registerUrlSecrets(redactor: SecretRedactor, url: string): void {
@@ -197,7 +217,7 @@ export async function prepareSchema(runtime: Pick<Runtime, "config" | "db" | "lo
 export class PendingMigrationsError extends Error {
   override readonly name = "PendingMigrationsError";
   constructor(readonly pending: string[]) {
-    const app = pending.some((n) => n.startsWith("app:")) ? "; the app's own (app:...) are applied by migrateToLatest(db, migrations) from the app" : "";
+    const app = pending.some((n) => n.startsWith("app:")) ? "; the app's own (app:...) are applied by `rampart migrate` with RAMPART_EXTENSIONS naming the module that exports them, or by migrateToLatest(db, migrations) from the app" : "";
     super(`the database has ${pending.length} pending migration(s) (${pending.join(", ")}); run \`rampart migrate\` first${app}`);
   }
 }

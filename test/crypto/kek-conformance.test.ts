@@ -11,7 +11,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import Fastify from "fastify";
 import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfig, type Config } from "../../src/config/index.js";
 import {
   AwsKmsKek,
@@ -30,7 +30,7 @@ import {
 } from "../../src/crypto/index.js";
 import { ManualClock } from "../../src/runtime/clock.js";
 import { rampart } from "../../src/server/rampart.js";
-import { createTestEnv, testModes, type ModeName, type TestEnv } from "../helpers/modes.js";
+import { createTestEnv, stubSecretsEnv, testModes, type ModeName, type TestEnv } from "../helpers/modes.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
 import { initSoftHsmToken, SOFTHSM_MODULE } from "../helpers/softhsm.js";
 import { fakeKms } from "./fixtures/kms-fake.js";
@@ -240,12 +240,14 @@ describe.each(testModes())("the KEK provider registry of a runtime (%s)", (mode)
     try {
       // The plugin's runtime reads RAMPART_SECRET_* from process.env, as in production.
       process.env.RAMPART_SECRET_APP_KMS_TOKEN = kms.token;
+      stubSecretsEnv(env);
       await app.register(rampart, { config: loadConfig({ ...env.env, ...appEnv, LOG_LEVEL: "silent" }), kekProviders: [appKekProvider(kms)] });
       await app.ready();
       expect((await app.rampart.runtime.crypto.keysStatus()).current.provider).toBe("app-kms");
     } finally {
       await app.close();
       delete process.env.RAMPART_SECRET_APP_KMS_TOKEN;
+      vi.unstubAllEnvs();
     }
     const refused = Fastify();
     await expect(refused.register(rampart, { config: loadConfig({ ...env.env, ...appEnv, LOG_LEVEL: "silent" }) }).ready()).rejects.toThrow("unknown KEK provider 'app-kms'");

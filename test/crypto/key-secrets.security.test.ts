@@ -32,22 +32,39 @@ describe("key secrets", () => {
     const dataDir = tempDir();
     const logs = new LogCapture();
     const log = pino({ level: "info" }, logs);
-    const a = await loadKeySecret({ secrets: new MemorySecrets(), name: "master-key", nodeEnv: "development", dataDir, log });
+    const a = await loadKeySecret({ secrets: new MemorySecrets(), name: "master-key", nodeEnv: "development", dataDir, databaseUrl: undefined, log });
     const file = devKeyPath(dataDir, "master-key");
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(logs.text).toContain("DEVELOPMENT KEY GENERATED");
     expect(logs.text).not.toContain(a.toString("base64url"));
-    const b = await loadKeySecret({ secrets: new MemorySecrets(), name: "master-key", nodeEnv: "development", dataDir, log });
+    const b = await loadKeySecret({ secrets: new MemorySecrets(), name: "master-key", nodeEnv: "development", dataDir, databaseUrl: undefined, log });
     expect(b.equals(a)).toBe(true);
     expect(a.length).toBe(32);
   });
 
   it("production: a missing secret stops start-up and nothing is written", async () => {
     const dataDir = tempDir();
-    const p = loadKeySecret({ secrets: new MemorySecrets(), name: "master-key", nodeEnv: "production", dataDir, log: pino({ level: "silent" }) });
+    const p = loadKeySecret({ secrets: new MemorySecrets(), name: "master-key", nodeEnv: "production", dataDir, databaseUrl: undefined, log: pino({ level: "silent" }) });
     await expect(p).rejects.toBeInstanceOf(CryptoConfigError);
     await expect(p).rejects.toThrow("secret master-key: required when NODE_ENV=production");
     expect(() => statSync(devKeyPath(dataDir, "master-key"))).toThrow();
+  });
+
+  it("with DATABASE_URL: a missing secret stops start-up in every NODE_ENV, naming it, and nothing is written", async () => {
+    const dataDir = tempDir();
+    for (const nodeEnv of ["development", "test"] as const) {
+      for (const name of ["master-key", "blind-index-key"] as const) {
+        const p = loadKeySecret({ secrets: new MemorySecrets(), name, nodeEnv, dataDir, databaseUrl: "postgres://db.internal/rampart", log: pino({ level: "silent" }) });
+        await expect(p).rejects.toBeInstanceOf(CryptoConfigError);
+        await expect(p).rejects.toThrow(`secret ${name}: required with DATABASE_URL`);
+        await expect(p).rejects.toThrow(name === "master-key" ? "RAMPART_SECRET_MASTER_KEY" : "RAMPART_SECRET_BLIND_INDEX_KEY");
+        expect(() => statSync(devKeyPath(dataDir, name))).toThrow();
+      }
+    }
+    // A configured key is used as it is.
+    const key = randomBytes(32);
+    const loaded = await loadKeySecret({ secrets: new MemorySecrets({ "master-key": key.toString("hex") }), name: "master-key", nodeEnv: "test", dataDir, databaseUrl: "postgres://db.internal/rampart", log: pino({ level: "silent" }) });
+    expect(loaded.equals(key)).toBe(true);
   });
 
   it("accepts 32 bytes as hex, base64 or base64url; rejects anything else without echoing it", () => {
@@ -84,7 +101,7 @@ describe("cryptoPreflight", () => {
 
   it("refuses the generated development key even when copied into the secret", async () => {
     const dataDir = tempDir();
-    await loadKeySecret({ secrets: new MemorySecrets(), name: "master-key", nodeEnv: "development", dataDir, log: pino({ level: "silent" }) });
+    await loadKeySecret({ secrets: new MemorySecrets(), name: "master-key", nodeEnv: "development", dataDir, databaseUrl: undefined, log: pino({ level: "silent" }) });
     const copied = readFileSync(devKeyPath(dataDir, "master-key"), "utf8").trim();
     const problems = await cryptoPreflight(config(dataDir), new MemorySecrets({ "master-key": copied, "blind-index-key": randomKeySecret() }));
     expect(problems).toEqual(["RAMPART_KMS=local: secret master-key is the generated development key from the data directory; use a key from a secrets provider"]);

@@ -7,12 +7,12 @@
  */
 import Fastify from "fastify";
 import { sql, type Kysely, type Migration } from "kysely";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { migrateToLatest, openDatabase, pendingAppMigrations, pendingMigrations, type AppMigrations } from "../../src/db/index.js";
 import { migrations as rampartMigrations } from "../../src/db/migrations/index.js";
 import { rampart } from "../../src/index.js";
 import { PendingMigrationsError } from "../../src/runtime/index.js";
-import { createTestEnv, testModes } from "../helpers/modes.js";
+import { createTestEnv, stubSecretsEnv, testModes } from "../helpers/modes.js";
 import { createTestRuntime } from "../helpers/runtime.js";
 
 /** An app migration set that counts how often each `up` ran. */
@@ -75,6 +75,8 @@ describe.each(testModes())("app migrations (%s)", (mode) => {
   it("the rampart plugin runs them when it builds the runtime, and refuses them next to a runtime of the app's", async () => {
     const env = await createTestEnv(mode, { LOG_LEVEL: "silent" });
     cleanups.push(() => env.cleanup());
+    stubSecretsEnv(env);
+    cleanups.push(async () => void vi.unstubAllEnvs());
     const runs: Record<string, number> = {};
     for (let start = 0; start < 2; start++) {
       const app = Fastify();
@@ -83,6 +85,7 @@ describe.each(testModes())("app migrations (%s)", (mode) => {
       expect(await tableExists(app.rampart.runtime.db.kysely, "app_notes")).toBe(true);
       await app.close();
     }
+    vi.unstubAllEnvs();
     expect(runs).toEqual({ "0001-notes": 1, "0002-notes-index": 1 });
 
     const { runtime } = await createTestRuntime(env);

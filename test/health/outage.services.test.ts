@@ -32,7 +32,7 @@ describe("outages", () => {
     const proxy = await ControlledProxy.create({ host: redis.hostname, port: Number(redis.port || 6379) });
     cleanups.push(() => proxy.down());
     const config = loadConfig({ ...env.env, REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
-    const server = await serve(config, { runtime: { logDestination: new LogCapture() } });
+    const server = await serve(config, { runtime: { env: env.env, logDestination: new LogCapture() } });
     cleanups.push(() => server.shutdown());
 
     const down = await ready(server);
@@ -61,7 +61,7 @@ describe("outages", () => {
     await proxy.up();
     dbUrl.host = `127.0.0.1:${proxy.port}`;
     const config = loadConfig({ ...env.env, DATABASE_URL: dbUrl.toString(), HEALTH_CHECK_TIMEOUT_MS: "500" });
-    const server = await serve(config, { runtime: { logDestination: new LogCapture() } });
+    const server = await serve(config, { runtime: { env: env.env, logDestination: new LogCapture() } });
     cleanups.push(() => server.shutdown());
     expect((await ready(server)).status).toBe(200);
 

@@ -3,12 +3,20 @@
  * temporary data dir, in-memory kv) and `postgres` (a fresh PostgreSQL database
  * and a unique Redis key prefix per test runtime, dropped afterwards), the
  * latter when TEST_DATABASE_URL and TEST_REDIS_URL are set (always in CI).
+ *
+ * A runtime refuses a PostgreSQL database without configured keys and public
+ * URL (instances share it), so the `postgres` mode gives each test database
+ * its own: derived from the database name, hence the same for every runtime
+ * the test starts on it (two instances on one database share them, as in a
+ * deployment). A test's overrides replace them, and a test of the refusals
+ * removes them with `undefined` overrides.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { vi } from "vitest";
 import { loadConfig, type Config } from "../../src/config/index.js";
 import { PG_TEMPLATE_DB_ENV, PGDATA_MIGRATED_ENV, PGDATA_TEMPLATE_ENV } from "../global-setup.js";
 import { dropPrefix } from "./redis.js";
@@ -33,6 +41,23 @@ function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
+/** The public URL the `postgres` mode gives its runtimes (`.test` is reserved: it never resolves). */
+export const SHARED_DATABASE_PUBLIC_URL = "http://rampart.test";
+
+/**
+ * What every instance on the PostgreSQL database `database` must share: the
+ * master and blind-index keys (from the `env` secrets provider, derived from
+ * the database name) and the token issuer.
+ */
+export function sharedDatabaseSettings(database: string): Record<string, string> {
+  const key = (name: string) => createHash("sha256").update(`rampart test ${name} of ${database}`).digest("hex");
+  return {
+    RAMPART_SECRET_MASTER_KEY: key("master-key"),
+    RAMPART_SECRET_BLIND_INDEX_KEY: key("blind-index-key"),
+    RAMPART_PUBLIC_URL: SHARED_DATABASE_PUBLIC_URL,
+  };
+}
+
 export interface TestEnvOptions {
   /**
    * `migrated` (default): the stores start with Rampart's schema applied and
@@ -43,7 +68,7 @@ export interface TestEnvOptions {
 }
 
 /** Creates isolated stores for one test (or one describe block) in the given mode. */
-export async function createTestEnv(mode: ModeName, overrides: Record<string, string> = {}, options: TestEnvOptions = {}): Promise<TestEnv> {
+export async function createTestEnv(mode: ModeName, overrides: Record<string, string | undefined> = {}, options: TestEnvOptions = {}): Promise<TestEnv> {
   const migrated = (options.schema ?? "migrated") === "migrated";
   const id = randomBytes(6).toString("hex");
   const dataDir = mkdtempSync(join(tmpdir(), "rampart-test-"));
@@ -69,6 +94,7 @@ export async function createTestEnv(mode: ModeName, overrides: Record<string, st
     env.DATABASE_URL = withDatabase(adminUrl, database);
     env.REDIS_URL = redisUrl;
     env.REDIS_PREFIX = prefix;
+    Object.assign(env, sharedDatabaseSettings(database));
     cleanups.push(async () => {
       const c = new pg.Client({ connectionString: adminUrl });
       await c.connect();
@@ -77,7 +103,11 @@ export async function createTestEnv(mode: ModeName, overrides: Record<string, st
     });
     cleanups.push(() => dropPrefix(redisUrl, prefix));
   }
-  Object.assign(env, overrides);
+  // An undefined override removes a setting (a test of what a missing one does).
+  for (const [name, value] of Object.entries(overrides)) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
   const config = loadConfig(env);
   return {
     mode,
@@ -87,4 +117,14 @@ export async function createTestEnv(mode: ModeName, overrides: Record<string, st
       for (const fn of cleanups.reverse()) await fn().catch(() => undefined);
     },
   };
+}
+
+/**
+ * Puts the test's secrets (`RAMPART_SECRET_*`: the keys of a PostgreSQL test
+ * database) into process.env until `vi.unstubAllEnvs()`, for the path that
+ * reads them there as a host app does: the rampart plugin building its own
+ * runtime from `config`.
+ */
+export function stubSecretsEnv(env: TestEnv): void {
+  for (const [name, value] of Object.entries(env.env)) if (name.startsWith("RAMPART_SECRET_")) vi.stubEnv(name, value);
 }

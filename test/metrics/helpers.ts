@@ -24,9 +24,12 @@ export function labelValues(text: string, name: string, label: string): string[]
   return [...out];
 }
 
-/** A `files:<dir>` secrets directory holding `metrics-token`; returns the env to point a runtime at it, and a cleanup. */
+/**
+ * A `files:<dir>` secrets directory holding `metrics-token`; returns the env to point a runtime at it, and a cleanup.
+ * `env` comes after it: the keys of a PostgreSQL test database are in the test's environment.
+ */
 export function metricsTokenSecret(token: string): { env: Record<string, string>; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), "rampart-metrics-secrets-"));
   writeFileSync(join(dir, "metrics-token"), `${token}\n`, { mode: 0o600 });
-  return { env: { RAMPART_SECRETS: `files:${dir}` }, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { env: { RAMPART_SECRETS: `files:${dir},env` }, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -33,7 +33,7 @@ describe.each(testModes())("METRICS_PORT listener (%s)", (mode) => {
 
   it("serves /metrics on 127.0.0.1 without a token, not on the main port, and closes it on shutdown", async () => {
     env = await createTestEnv(mode, { METRICS_PORT: "0" });
-    server = await serve(env.config, { runtime: { logDestination: new LogCapture() } });
+    server = await serve(env.config, { runtime: { env: env.env, logDestination: new LogCapture() } });
     const metricsUrl = server.metricsUrl!;
     expect(metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(metricsUrl).not.toBe(server.url);
@@ -55,7 +55,7 @@ describe.each(testModes())("METRICS_PORT listener (%s)", (mode) => {
 
   it("is absent without METRICS_PORT", async () => {
     env = await createTestEnv(mode);
-    server = await serve(env.config, { runtime: { logDestination: new LogCapture() } });
+    server = await serve(env.config, { runtime: { env: env.env, logDestination: new LogCapture() } });
     expect(server.metricsUrl).toBeUndefined();
     const res = await get(`${server.url}/metrics`);
     expect(res.status).toBe(401);

@@ -7,7 +7,7 @@
  */
 import Fastify from "fastify";
 import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../src/config/index.js";
 import { SecretRedactor } from "../../src/log/index.js";
 import { UpstreamRegistry } from "../../src/resilience/index.js";
@@ -15,7 +15,7 @@ import { ManualClock } from "../../src/runtime/clock.js";
 import { buildProviderChain, secretsProviderRegistry, type SecretProvider, type SecretsProviderDefinition } from "../../src/secrets/index.js";
 import { runPreflight } from "../../src/server/preflight.js";
 import { rampart } from "../../src/server/rampart.js";
-import { createTestEnv, testModes, type TestEnv } from "../helpers/modes.js";
+import { createTestEnv, stubSecretsEnv, testModes, type TestEnv } from "../helpers/modes.js";
 import { createTestRuntime } from "../helpers/runtime.js";
 
 /** The app's secret store: values by path, and what the scheme did with it. */
@@ -124,12 +124,15 @@ describe.each(testModes())("secrets provider schemes of a runtime (%s)", (mode) 
   it("the app's scheme is passed through the rampart plugin to the runtime it builds", async () => {
     const { definition } = memVault({ app: { "report-key": "report-key-value-01" } });
     const app = Fastify();
+    // The plugin's runtime reads the `env` entry from process.env, as a host app's does.
+    stubSecretsEnv(env);
     try {
       await app.register(rampart, { config: loadConfig({ ...env.env, RAMPART_SECRETS: "memvault:app,env", LOG_LEVEL: "silent" }), secretsProviders: [definition] });
       await app.ready();
       expect(await app.rampart.runtime.secrets.get("report-key")).toBe("report-key-value-01");
     } finally {
       await app.close();
+      vi.unstubAllEnvs();
     }
   });
 });

@@ -5,7 +5,7 @@
  * lower-level plugins taken alone with their declared dependencies.
  */
 import Fastify, { type FastifyInstance } from "fastify";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   authPlugin,
   errorsPlugin,
@@ -21,7 +21,7 @@ import {
 } from "../../src/index.js";
 import { definePolicy, MemoryRateLimitStore } from "../../src/ratelimit/index.js";
 import { call, registerAndLogin } from "../helpers/api.js";
-import { createTestEnv, testModes, type TestEnv } from "../helpers/modes.js";
+import { createTestEnv, stubSecretsEnv, testModes, type TestEnv } from "../helpers/modes.js";
 import { createTestRuntime } from "../helpers/runtime.js";
 
 const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -137,6 +137,8 @@ describe.each(testModes())("rampart plugin on a host app (%s)", (mode) => {
   it("builds a runtime from `config`, and closes it with the app", async () => {
     const env = await createTestEnv(mode, { LOG_LEVEL: "silent" });
     opened.push(() => env.cleanup());
+    stubSecretsEnv(env);
+    opened.push(async () => void vi.unstubAllEnvs());
     const app = Fastify();
     await app.register(rampart, { config: env.config, routes: { identity: true, admin: true } });
     await app.ready();

@@ -35,7 +35,7 @@ number.
       throw new UsageError((err as Error).message);
     }
     const config = loadConfig(io.env);
-    const runtime = await createRuntime(config, cliRuntimeOptions(config, io));
+    const runtime = await createRuntime(config, await cliRuntimeOptions(config, io));
     try {
       const bar = new ProgressBar(io.stderr, "verify audit chain");
       const result = await runtime.audit.verify({ onProgress: (done, total) => bar.update(done, total), ...(expect ? { expectHead: expect } : {}) });

@@ -53,13 +53,16 @@ rewrap          re-wraps stored data keys under the current version without
 retire VERSION  retires a KEK version; refused while anything depends on it
 rotate-signing  a new access-token signing key: published in the JWKS now,
                 signing after the publish delay; the old one stays published
-                for the token lifetime plus skew`,
+                for the token lifetime plus skew
+
+RAMPART_KMS may name a KEK provider of the app: the module RAMPART_EXTENSIONS
+names exports it in \`kekProviders\`.`,
   async run(io) {
     const [sub, ...rest] = io.argv;
     if (!SUBCOMMANDS.includes(sub as (typeof SUBCOMMANDS)[number])) throw new UsageError(sub === undefined ? "missing subcommand" : `unknown subcommand '${sub}'`);
     if (sub === "retire" ? rest.length !== 1 || !/^\d+$/.test(rest[0]!) : rest.length > 0) throw new UsageError(sub === "retire" ? "retire takes one version number" : `${sub} takes no arguments`);
     const config = loadConfig(io.env);
-    const runtime = await createRuntime(config, cliRuntimeOptions(config, io));
+    const runtime = await createRuntime(config, await cliRuntimeOptions(config, io));
     try {
       switch (sub) {
         case "status":

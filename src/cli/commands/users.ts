@@ -29,8 +29,10 @@ directory is locked while it runs).`,
     }
     if (!email) throw new UsageError("--email is required");
     const config = loadConfig(io.env);
+    // Before the prompt: a bad RAMPART_EXTENSIONS is refused without asking for a password first.
+    const options = await cliRuntimeOptions(config, io);
     const password = await readSecret(io, `Password for ${email}: `);
-    const runtime = await createRuntime(config, cliRuntimeOptions(config, io));
+    const runtime = await createRuntime(config, options);
     try {
       const identity = await createIdentity(runtime, { deliverMail: false });
       try {

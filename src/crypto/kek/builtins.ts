@@ -24,7 +24,7 @@ export const localKekProvider: KekProviderDefinition = {
   name: "local",
   async create(d) {
     const { config, log } = d;
-    const masterKey = await loadKeySecret({ secrets: d.secrets, name: "master-key", nodeEnv: config.nodeEnv, dataDir: config.dataDir, log });
+    const masterKey = await loadKeySecret({ secrets: d.secrets, name: "master-key", nodeEnv: config.nodeEnv, dataDir: config.dataDir, databaseUrl: config.databaseUrl, log });
     const previous = await d.secrets.getOptional("master-key-previous");
     const local = new LocalKek({
       db: d.db,

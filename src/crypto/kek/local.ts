@@ -12,7 +12,7 @@ import type { Tables } from "../../db/tables.js";
 import type { Clock } from "../../runtime/clock.js";
 import { asBuffer, zeroize } from "../bytes.js";
 import type { EncryptionContext } from "../context.js";
-import { DecryptionFailed, KekUnavailableError } from "../errors.js";
+import { DecryptionFailed, KekMismatchError, KekUnavailableError } from "../errors.js";
 import { dekWrapAad, gcmUnwrap, gcmWrap, kekWrapAad, masterKeyCheck, masterWrappingKey } from "./local-wrap.js";
 import { KekRegistry } from "./registry.js";
 import type { GeneratedKey, KekProvider, KekRef, KekVersionInfo, WrappedKey } from "./types.js";
@@ -81,7 +81,13 @@ export class LocalKek implements KekProvider {
         master = this.masters.get(row.master_key_check);
       }
     }
-    if (!master) throw new KekUnavailableError(`local KEK version ${version} is wrapped by a master key this process does not have (check value ${row.master_key_check})`);
+    if (!master) {
+      throw new KekMismatchError(
+        `master-key does not open the database's key encryption key: local KEK version ${version} is wrapped by another master key (check value ${row.master_key_check}). ` +
+          "Every instance on one database needs the same master-key; while replacing it, give the old one as master-key-previous",
+        "master-key does not open the database's key encryption key",
+      );
+    }
     const material = gcmUnwrap(master, asBuffer(row.wrapped_key), kekWrapAad(this.ref(version)));
     this.keks.set(version, material);
     return material;
@@ -92,6 +98,12 @@ export class LocalKek implements KekProvider {
     if (!this.masters.has(check)) this.masters.set(check, masterWrappingKey(masterKey));
     this.currentCheck = check;
     return check;
+  }
+
+  /** Unwraps the current version, if there is one yet: a master key other than the one that wrapped it fails here. */
+  async verify(): Promise<void> {
+    const row = await this.registry.current();
+    if (row) await this.kek(row.version);
   }
 
   async generateDataKey(context: EncryptionContext): Promise<GeneratedKey> {

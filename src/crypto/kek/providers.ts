@@ -17,7 +17,7 @@ import { isKekProviderName, type KekProvider } from "./types.js";
 
 export type KekConfig = Pick<
   Config,
-  "kms" | "nodeEnv" | "dataDir" | "pkcs11Module" | "pkcs11TokenLabel" | "pkcs11KeyLabel" | "awsKmsKeyId" | "vaultTransitAddr" | "vaultTransitMount" | "vaultTransitKey"
+  "kms" | "nodeEnv" | "dataDir" | "databaseUrl" | "pkcs11Module" | "pkcs11TokenLabel" | "pkcs11KeyLabel" | "awsKmsKeyId" | "vaultTransitAddr" | "vaultTransitMount" | "vaultTransitKey"
 >;
 
 /** What a provider factory receives from the runtime. An app provider reads its own settings from the app's code or config. */

@@ -68,6 +68,13 @@ export interface KekProvider {
   retire(ref: KekRef): Promise<void>;
   /** Known versions, oldest first. */
   versions(): Promise<KekVersionInfo[]>;
+  /**
+   * Proves that this process's key material opens the current version the
+   * database holds (not only that the provider answers), creating nothing;
+   * rejects with KekMismatchError when it cannot. Providers whose keys the
+   * database does not wrap (a KMS, an HSM) may omit it.
+   */
+  verify?(): Promise<void>;
   close(): Promise<void>;
 }
 

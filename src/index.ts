@@ -15,7 +15,7 @@ export { resolveMeters, type AppMeters, type AppQuotaOptions, type Meter, type Q
 export { migrateToLatest, pendingMigrations, pendingAppMigrations, type AppMigrations, type MigrationOutcome } from "./db/index.js";
 // ... and the same extensions as one module for the `rampart` CLI (RAMPART_EXTENSIONS).
 export { defineExtensions, type RampartExtensions } from "./cli/extensions.js";
-export { currentContext, type RequestContext } from "./context/index.js";
+export { currentContext, traceHeaders, type RequestContext } from "./context/index.js";
 export { rampart, type RampartApi } from "./server/rampart.js";
 export { DEFAULT_ROUTES, ALL_ROUTES, type RampartOptions, type RampartRoutes } from "./server/options.js";
 export { rampartServerOptions, type ServerOptionsSource } from "./server/server-options.js";

@@ -1,2 +1,2 @@
 /** Public API of the request context. */
-export { currentContext, runWithContext, resolveTraceId, newTraceId, type RequestContext } from "./request-context.js";
+export { currentContext, runWithContext, resolveTraceId, newTraceId, outboundTraceparent, traceHeaders, traceparentSampled, type RequestContext } from "./request-context.js";

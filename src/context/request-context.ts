@@ -8,6 +8,8 @@ import { randomFillSync } from "node:crypto";
 
 export interface RequestContext {
   readonly traceId: string;
+  /** The caller's W3C `traceparent` had its sampled flag set (passed on to outbound calls). */
+  readonly sampled?: boolean;
   userId?: string;
   ip?: string;
 }
@@ -54,4 +56,34 @@ export function newTraceId(): string {
   const id = pool.toString("hex", poolOffset, poolOffset + ID_BYTES);
   poolOffset += ID_BYTES;
   return id;
+}
+
+const W3C_TRACE_ID = /^(?!0{32})[0-9a-f]{32}$/;
+
+/**
+ * Whether a request's `traceparent` asks for sampling (trace-flags bit 0),
+ * for the trace id it was adopted from; false for any other trace id.
+ */
+export function traceparentSampled(traceparent: unknown, traceId: string): boolean {
+  if (typeof traceparent !== "string") return false;
+  const m = TRACEPARENT.exec(traceparent.trim());
+  return m !== null && m[2] === traceId && (parseInt(m[4]!, 16) & 1) === 1;
+}
+
+/**
+ * The W3C `traceparent` for an outbound call made while serving a request
+ * (Trace Context §3.2): the request's trace id, a new parent id for this
+ * call, and the caller's sampled flag. Undefined outside a request, or when
+ * the trace id was adopted from an `x-request-id` that is not a W3C trace id.
+ */
+export function outboundTraceparent(): string | undefined {
+  const ctx = storage.getStore();
+  if (!ctx || !W3C_TRACE_ID.test(ctx.traceId)) return undefined;
+  return `00-${ctx.traceId}-${newTraceId().slice(0, 16)}-${ctx.sampled ? "01" : "00"}`;
+}
+
+/** Headers that carry the request's trace to an outbound HTTP call: `{ traceparent }`, or none. */
+export function traceHeaders(): Record<string, string> {
+  const traceparent = outboundTraceparent();
+  return traceparent === undefined ? {} : { traceparent };
 }

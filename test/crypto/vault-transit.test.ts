@@ -1,5 +1,6 @@
 /** The vault-transit provider over Vault's HTTP API, against a local node:http fake of the Transit engine (Vault HTTP fake). */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runWithContext } from "../../src/context/index.js";
 import { CryptoConfigError, DecryptionFailed, KekUnavailableError, VaultTransitKek, type Keyring } from "../../src/crypto/index.js";
 import { startVaultFake, type VaultFake } from "./fixtures/vault-fake.js";
 import { keyringHarness, type KeyringHarness } from "./helpers.js";
@@ -32,6 +33,15 @@ describe("vault-transit KEK", () => {
     const other = await h.peer({ kek: provider() });
     expect(await other.decryptString(ct, ctx)).toBe("hello");
     expect(vault.requests.filter((r) => r.path === "decrypt/rampart")).toHaveLength(1);
+  });
+
+  it("(Vault HTTP fake) a call made while serving a request carries its traceparent; a background call none", async () => {
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const kek = provider();
+    await runWithContext({ traceId, sampled: true }, () => kek.generateDataKey({ table: "t", column: "c", id: "1" }));
+    expect(vault.requests.at(-1)!.traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+    await kek.generateDataKey({ table: "t", column: "c", id: "2" });
+    expect(vault.requests.at(-1)!.traceparent).toBeUndefined();
   });
 
   // Context binding, tampered wrapped keys and other versions are in kek-conformance.test.ts.

@@ -12,6 +12,7 @@
  * network errors are failures; Vault's 4xx answers (400 for a ciphertext that
  * does not authenticate, 403 for a bad token, 404 for a missing key) are not.
  */
+import { traceHeaders } from "../../context/index.js";
 import type { Logger } from "pino";
 import { createUpstream, isTransientHttpStatus, type Upstream } from "../../resilience/index.js";
 import { canonicalContext, type EncryptionContext } from "../context.js";
@@ -89,7 +90,7 @@ export class VaultTransitKek implements KekProvider {
     let text: string;
     try {
       // Read outside the attempt: the secrets service has its own deadline, cache and upstream.
-      const headers = { "X-Vault-Token": await this.o.token(), ...(body === undefined ? {} : { "content-type": "application/json" }) };
+      const headers = { "X-Vault-Token": await this.o.token(), ...(body === undefined ? {} : { "content-type": "application/json" }), ...traceHeaders() };
       text = await this.upstream.execute(async (signal) => {
         const res = await fetch(url, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }), signal });
         const answer = await res.text();

@@ -5,6 +5,7 @@
  * all and 5xx / 429 answers are transient ProviderErrors (retried, counted by
  * the `secrets.vault` circuit breaker); Vault's 4xx answers are not.
  */
+import { traceHeaders } from "../../context/index.js";
 import { isTransientHttpStatus } from "../../resilience/index.js";
 import { ProviderError, safeReason } from "../errors.js";
 
@@ -30,7 +31,7 @@ export interface VaultRequest {
 }
 
 export async function vaultRequest(endpoint: VaultEndpoint, req: VaultRequest): Promise<VaultResponse> {
-  const headers: Record<string, string> = { accept: "application/json" };
+  const headers: Record<string, string> = { accept: "application/json", ...traceHeaders() };
   if (req.token !== undefined) headers["x-vault-token"] = req.token;
   if (endpoint.namespace !== undefined) headers["x-vault-namespace"] = endpoint.namespace;
   if (req.body !== undefined) headers["content-type"] = "application/json";

@@ -12,7 +12,7 @@
 import fp from "fastify-plugin";
 import type { FastifyContextConfig, FastifyPluginCallback, FastifyRequest } from "fastify";
 import type { IncomingMessage } from "node:http";
-import { currentContext, resolveTraceId, runWithContext, type RequestContext } from "../../context/index.js";
+import { currentContext, resolveTraceId, runWithContext, traceparentSampled, type RequestContext } from "../../context/index.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -62,7 +62,7 @@ const plugin: FastifyPluginCallback = (app, _opts, done) => {
   app.addHook("onRequest", (request, reply, next) => {
     const headers = request.headers;
     const traceId = (request.raw as Marked)[kTraceId] ?? resolveTraceId(headers.traceparent, headers["x-request-id"]);
-    request.ctx = { traceId, ip: request.ip };
+    request.ctx = headers.traceparent !== undefined && traceparentSampled(headers.traceparent, traceId) ? { traceId, sampled: true, ip: request.ip } : { traceId, ip: request.ip };
     reply.header("x-request-id", traceId);
     runWithContext(request.ctx, next);
   });

@@ -64,7 +64,7 @@ function documentRoute(schema: FastifySchema, route: RouteOptions, rateLimited: 
     out.security = [{ bearer: permissions }];
     if (permissions.length > 0) out.description = [schema.description, requiresNote(permissions)].filter((d) => d !== undefined && d !== "").join("\n\n");
   }
-  // A route without a response schema keeps the document's placeholder 200 (an error status alone would replace it).
+  // A route without a response schema keeps the document's default 200 (an error status alone would replace it).
   if (schema.response === undefined) return out;
   const errors: Record<number, unknown> = {};
   const parts = validatedParts(schema);

@@ -159,6 +159,8 @@ export interface OutboxTable {
   attempts: ColumnType<number, number | undefined, number>;
   sent_at: NullableTime;
   last_error: string | null;
+  /** The trace id of the request that queued the message (none outside a request). */
+  trace_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** One audit entry: a link of the hash chain (src/audit). */
@@ -226,6 +228,8 @@ export interface WebhookEventsTable {
   processed_at: Date | null;
   /** The delivery id header as received (unsigned for GitHub): correlation only, never a key. */
   delivery_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The trace id of the request that delivered the event; its dispatch runs under it. */
+  trace_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** Keys of webhook events whose captures never expire (no signed timestamp); outlives the event rows (src/webhooks/inbox.ts). */

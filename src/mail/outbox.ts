@@ -12,6 +12,7 @@
  * row keeps its attempts and stays due, and the drain stops; the next poll
  * tries again (refused at once until the breaker lets a trial send through).
  */
+import { currentContext } from "../context/index.js";
 import { randomUUID } from "node:crypto";
 import { sql, type Insertable, type Kysely, type Transaction } from "kysely";
 import type { Keyring } from "../crypto/index.js";
@@ -48,7 +49,7 @@ export class Outbox {
   async prepare(userId: string, kind: string, message: MailMessage): Promise<Insertable<OutboxTable>> {
     const id = randomUUID();
     const message_enc = await this.o.keyring.encryptFor(userId, JSON.stringify(message), context(id));
-    return { id, user_id: userId, kind, message_enc, created_at: new Date(this.o.now()), next_attempt_at: new Date(this.o.now()) };
+    return { id, user_id: userId, kind, message_enc, created_at: new Date(this.o.now()), next_attempt_at: new Date(this.o.now()), trace_id: currentContext()?.traceId ?? null };
   }
 
   /** Queues a prepared message inside the caller's transaction. */
@@ -84,22 +85,24 @@ export class Outbox {
     let sent = 0;
     for (;;) {
       const done = await this.o.db.transaction().execute(async (trx) => {
-        const row = await sql<{ id: string; user_id: string | null; kind: string; message_enc: string | null; attempts: number }>`
-          select id, user_id, kind, message_enc, attempts from rampart_outbox
+        const row = await sql<{ id: string; user_id: string | null; kind: string; message_enc: string | null; attempts: number; trace_id: string | null }>`
+          select id, user_id, kind, message_enc, attempts, trace_id from rampart_outbox
           where sent_at is null and message_enc is not null and next_attempt_at <= ${new Date(this.o.now())}
           order by next_attempt_at limit 1 for update skip locked`.execute(trx);
         const r = row.rows[0];
         if (!r) return undefined;
+        // Logged under the trace of the request that queued it, whenever and wherever it is delivered.
+        const trace = r.trace_id === null ? {} : { traceId: r.trace_id };
         try {
           if (!r.user_id || !r.message_enc) throw new Error("message has no recipient key");
           const message = JSON.parse(await this.o.keyring.decryptStringFor(r.user_id, r.message_enc, context(r.id))) as MailMessage;
           await this.o.transport.send(message);
           await trx.updateTable("rampart_outbox").set({ sent_at: new Date(this.o.now()), message_enc: null, attempts: r.attempts + 1, last_error: null }).where("id", "=", r.id).execute();
-          this.o.log.info({ outboxId: r.id, kind: r.kind, transport: this.o.transport.kind }, "mail sent");
+          this.o.log.info({ ...trace, outboxId: r.id, kind: r.kind, transport: this.o.transport.kind }, "mail sent");
           return true;
         } catch (err) {
           if (upstreamFailure(err)?.kind === "breaker_open") {
-            this.o.log.debug({ outboxId: r.id, kind: r.kind }, "mail delivery deferred: the SMTP circuit breaker is open");
+            this.o.log.debug({ ...trace, outboxId: r.id, kind: r.kind }, "mail delivery deferred: the SMTP circuit breaker is open");
             return "deferred" as const;
           }
           const attempts = r.attempts + 1;
@@ -110,7 +113,7 @@ export class Outbox {
             .set({ attempts, last_error: upstreamFailure(err)?.message ?? (err instanceof Error ? err.name : "error"), next_attempt_at: new Date(this.o.now() + backoffMs), ...(giveUp ? { message_enc: null } : {}) })
             .where("id", "=", r.id)
             .execute();
-          this.o.log.warn({ outboxId: r.id, kind: r.kind, attempts, giveUp, err: { message: err instanceof Error ? err.message : String(err) } }, "mail delivery failed");
+          this.o.log.warn({ ...trace, outboxId: r.id, kind: r.kind, attempts, giveUp, err: { message: err instanceof Error ? err.message : String(err) } }, "mail delivery failed");
           return false;
         }
       });

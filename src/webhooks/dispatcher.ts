@@ -18,6 +18,7 @@
  * `webhook.dead-lettered` event is emitted. Delivery is at least once:
  * handlers must be idempotent (the event id is the natural key).
  */
+import { runWithContext } from "../context/index.js";
 import type { Kysely, Updateable } from "kysely";
 import type { Keyring } from "../crypto/index.js";
 import type { Tables, WebhookEventsTable } from "../db/tables.js";
@@ -165,13 +166,15 @@ export class WebhookDispatcher {
           .forUpdate()
           .skipLocked(),
       )
-      .returning(["id", "endpoint", "provider", "event_id", "delivery_id", "event_type", "attempts", "payload_enc"])
+      .returning(["id", "endpoint", "provider", "event_id", "delivery_id", "event_type", "attempts", "payload_enc", "trace_id"])
       .execute();
-    for (const row of rows) await this.attempt(row);
+    // Each attempt runs under the trace of the request that delivered the event: the handler's logs,
+    // events and outbound calls (traceHeaders) carry it, on whichever instance and attempt.
+    for (const row of rows) await (row.trace_id === null ? this.attempt(row) : runWithContext({ traceId: row.trace_id }, () => this.attempt(row)));
     return rows.length;
   }
 
-  private async attempt(row: { id: string; endpoint: string; provider: string; event_id: string; delivery_id: string | null; event_type: string | null; attempts: number; payload_enc: string }): Promise<void> {
+  private async attempt(row: { id: string; endpoint: string; provider: string; event_id: string; delivery_id: string | null; event_type: string | null; attempts: number; payload_enc: string; trace_id: string | null }): Promise<void> {
     const handlers = [...(this.handlers.get(row.endpoint) ?? []), ...(this.handlers.get("*") ?? [])];
     let error: unknown = null;
     try {

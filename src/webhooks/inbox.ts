@@ -20,6 +20,7 @@
  * before the statement, so a database dump holds no personal data a
  * provider sent.
  */
+import { currentContext } from "../context/index.js";
 import { createHash, randomUUID } from "node:crypto";
 import type { Kysely, Selectable } from "kysely";
 import type { Keyring } from "../crypto/index.js";
@@ -148,7 +149,7 @@ export class WebhookInbox {
     // Encrypted before the statement: no keyring call while a connection is held.
     const payload = await this.crypto.encrypt(delivery.rawBody, payloadContext(id));
     const at = new Date(this.now());
-    const row = { id, endpoint: delivery.endpoint, provider: delivery.provider, event_id: eventId, delivery_id: delivery.deliveryId, event_type: type, state: "received" as const, attempts: 0, next_attempt_at: at, payload_enc: payload, received_at: at };
+    const row = { id, endpoint: delivery.endpoint, provider: delivery.provider, event_id: eventId, delivery_id: delivery.deliveryId, event_type: type, state: "received" as const, attempts: 0, next_attempt_at: at, payload_enc: payload, received_at: at, trace_id: currentContext()?.traceId ?? null };
     const result = (storedId: string, duplicate: boolean) => ({ id: storedId, eventId, type, duplicate });
     if (delivery.timestamp !== null) {
       // A signed timestamp bounds replays to the tolerance, far shorter than the rows' retention: the row is the record.

@@ -13,6 +13,7 @@ import { call, registerAndLogin } from "../helpers/api.js";
 import { createTestApp, type TestApp } from "../helpers/app.js";
 import { makeAdmin } from "../helpers/identity.js";
 import { testModes } from "../helpers/modes.js";
+import { currentContext } from "../../src/context/index.js";
 import type { WebhookEvent } from "../../src/webhooks/index.js";
 
 const stripe = new Stripe("sk_test_rampart_not_a_real_key");
@@ -42,6 +43,7 @@ describe.each(testModes())("inbound webhooks (%s)", (mode) => {
   let admin: string;
   const seen: WebhookEvent[] = [];
   const failing = new Map<string, number>();
+  const traces = new Map<string, (string | undefined)[]>();
 
   beforeAll(async () => {
     t = await createTestApp(mode, {
@@ -55,6 +57,7 @@ describe.each(testModes())("inbound webhooks (%s)", (mode) => {
       configure: (app) => {
         app.webhooks.on("*", (e) => void seen.push(e));
         app.webhooks.on("flaky", async (e) => {
+          traces.set(e.eventId, [...(traces.get(e.eventId) ?? []), currentContext()?.traceId]);
           const left = failing.get(e.eventId) ?? 0;
           if (left > 0) {
             failing.set(e.eventId, left - 1);
@@ -164,6 +167,23 @@ describe.each(testModes())("inbound webhooks (%s)", (mode) => {
     expect(row.attempts).toBe(3);
     // The handler calls ran through the endpoint's upstream in the runtime's registry (which /metrics lists).
     expect(t.runtime.upstreams.get("webhooks.flaky")?.stats()).toMatchObject({ failures: 2, breaker: "closed" });
+  });
+
+  it("dispatches every attempt under the trace of the request that delivered the event", async () => {
+    const payload = stripeEvent();
+    const eventId = JSON.parse(payload).id as string;
+    failing.set(eventId, 1);
+    const traceId = randomBytes(16).toString("hex");
+    const delivery = stripeDelivery("flaky", payload);
+    const res = await t.app.inject({ ...delivery, headers: { ...delivery.headers, traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
+    expect(res.headers["x-request-id"]).toBe(traceId);
+    await vi.waitFor(async () => expect(await stateOf(eventId)).toBe("processed"), { timeout: 5000 });
+    // Both attempts, the failed one and its retry, ran in the delivering request's trace, after that request ended.
+    expect(traces.get(eventId)).toEqual([traceId, traceId]);
+    const row = await t.runtime.db.kysely.selectFrom("rampart_webhook_events").selectAll().where("event_id", "=", eventId).executeTakeFirstOrThrow();
+    expect(row.trace_id).toBe(traceId);
+    const failed = t.logs.records().filter((r) => r.msg === "webhook handler failed" && r.webhookEvent === row.id);
+    expect(failed.map((r) => r.traceId)).toEqual([traceId]);
   });
 
   it("dead-letters after the last attempt, lists it for admins, and replays it", async () => {

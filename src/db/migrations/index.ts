@@ -16,6 +16,7 @@ import * as m0013identityHardening from "./0013-identity-hardening.js";
 import * as m0014blobDeletions from "./0014-blob-deletions.js";
 import * as m0015webhookDedupe from "./0015-webhook-dedupe.js";
 import * as m0016apiKeyLineage from "./0016-api-key-lineage.js";
+import * as m0017backgroundTrace from "./0017-background-trace.js";
 
 export const migrations: Record<string, Migration> = {
   "0001-foundation": m0001,
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   "0014-blob-deletions": m0014blobDeletions,
   "0015-webhook-dedupe": m0015webhookDedupe,
   "0016-api-key-lineage": m0016apiKeyLineage,
+  "0017-background-trace": m0017backgroundTrace,
 };

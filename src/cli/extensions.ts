@@ -11,11 +11,12 @@ import { createRequire } from "node:module";
 import { isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ConfigError } from "../config/index.js";
-import { CryptoConfigError } from "../crypto/errors.js";
+import { UnknownKekProviderError } from "../crypto/errors.js";
 import { kekProviderRegistry } from "../crypto/kek/index.js";
 import { checkAppMigrations } from "../db/index.js";
 import type { RuntimeOptions } from "../runtime/index.js";
 import { secretsProviderRegistry } from "../secrets/chain.js";
+import { UnknownSecretsSchemeError } from "../secrets/schemes.js";
 
 /**
  * What the module named by RAMPART_EXTENSIONS exports, each optional: the
@@ -167,8 +168,8 @@ export async function loadExtensions(env: Record<string, string | undefined>, cw
  * the CLI learns the app's own (undefined for any other error).
  */
 export function extensionsHint(err: unknown, env: Record<string, string | undefined>): string | undefined {
-  const unknownKek = err instanceof CryptoConfigError && err.message.startsWith("RAMPART_KMS: unknown KEK provider");
-  const unknownScheme = err instanceof ConfigError && err.variable === "RAMPART_SECRETS" && err.received.includes(": unknown scheme '");
+  const unknownKek = err instanceof UnknownKekProviderError;
+  const unknownScheme = err instanceof UnknownSecretsSchemeError;
   if (!unknownKek && !unknownScheme) return undefined;
   const what = unknownKek ? "kekProviders" : "secretsProviders";
   return env[EXTENSIONS_VARIABLE]?.trim()

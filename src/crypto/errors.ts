@@ -43,6 +43,16 @@ export class CryptoConfigError extends Error {
   override readonly name = "CryptoConfigError";
 }
 
+/** RAMPART_KMS names a provider nobody registered (the CLI then says how an app's own reach it). */
+export class UnknownKekProviderError extends CryptoConfigError {
+  constructor(
+    readonly provider: string,
+    known: readonly string[],
+  ) {
+    super(`RAMPART_KMS: unknown KEK provider '${provider}'; known: ${known.join(", ")}`);
+  }
+}
+
 /** `retireKek` refused: the version is current, or stored keys or ciphertexts still depend on it. */
 export class KekRetireRefused extends Error {
   override readonly name = "KekRetireRefused";

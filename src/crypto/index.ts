@@ -5,7 +5,7 @@
  */
 export { createKeyring, type KeyringConfig, type KeyringDeps } from "./create-keyring.js";
 export { Keyring, type Plaintext, type Ciphertext, type FramedOptions } from "./keyring.js";
-export { DecryptionFailed, KekUnavailableError, KekMismatchError, CryptoConfigError, KekRetireRefused } from "./errors.js";
+export { DecryptionFailed, KekUnavailableError, KekMismatchError, CryptoConfigError, UnknownKekProviderError, KekRetireRefused } from "./errors.js";
 export type { EncryptionContext } from "./context.js";
 export { BlindIndex, normalizeEmail, type BlindIndexOptions, type Normalizer } from "./blind-index.js";
 export type { CiphertextColumn } from "./ciphertext-columns.js";

@@ -7,7 +7,7 @@ export type { Secrets, SecretsService, SecretsStats, SecretInfo, SecretsListing,
 export { createSecrets, type SecretsOptions } from "./service.js";
 export type { SecretProvider, SecretValue, SecretListing } from "./provider.js";
 export { buildProviderChain, parseChainEntry, secretsProviderRegistry, type ProviderChain, type ChainDeps } from "./chain.js";
-export { SecretsProviderRegistry, type SecretsProviderDefinition, type SecretsSchemeContext, type OpenedSecretsScheme } from "./schemes.js";
+export { SecretsProviderRegistry, UnknownSecretsSchemeError, type SecretsProviderDefinition, type SecretsSchemeContext, type OpenedSecretsScheme } from "./schemes.js";
 export { BUILTIN_SECRETS_SCHEMES } from "./builtin-schemes.js";
 export { EnvProvider } from "./providers/env.js";
 export { DotenvProvider } from "./providers/dotenv.js";

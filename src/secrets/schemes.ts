@@ -13,6 +13,18 @@ import type { Clock } from "../runtime/clock.js";
 import type { SecretProvider } from "./provider.js";
 
 /** What a scheme receives when a chain opens it. An app scheme reads its own settings from the app's code or config. */
+
+/** A RAMPART_SECRETS entry whose scheme nobody registered (the CLI then says how an app's own reach it). */
+export class UnknownSecretsSchemeError extends ConfigError {
+  constructor(
+    readonly scheme: string,
+    entry: string,
+    usages: readonly string[],
+  ) {
+    super("RAMPART_SECRETS", `entries of a registered scheme (${usages.join(", ")})`, `'${entry}': unknown scheme '${scheme}'`);
+  }
+}
+
 export interface SecretsSchemeContext {
   readonly config: Config;
   /** The environment the `env` provider reads. */
@@ -89,7 +101,7 @@ export class SecretsProviderRegistry {
     const { kind, arg } = parseChainEntry(entry);
     const definition = this.byScheme.get(kind);
     if (!definition) {
-      throw new ConfigError("RAMPART_SECRETS", `entries of a registered scheme (${[...this.byScheme.values()].map((d) => d.usage).join(", ")})`, `'${entry}': unknown scheme '${kind}'`);
+      throw new UnknownSecretsSchemeError(kind, entry, [...this.byScheme.values()].map((d) => d.usage));
     }
     if (definition.accepts && !definition.accepts(arg)) throw new ConfigError("RAMPART_SECRETS", definition.usage, `'${entry}'`);
     return { definition, arg };

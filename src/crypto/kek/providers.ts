@@ -12,7 +12,7 @@ import type { Tables } from "../../db/tables.js";
 import type { UpstreamRegistry } from "../../resilience/index.js";
 import type { Clock } from "../../runtime/clock.js";
 import type { Secrets } from "../../secrets/types.js";
-import { CryptoConfigError } from "../errors.js";
+import { CryptoConfigError, UnknownKekProviderError } from "../errors.js";
 import { isKekProviderName, type KekProvider } from "./types.js";
 
 export type KekConfig = Pick<
@@ -76,7 +76,7 @@ export class KekProviderRegistry {
   /** The definition of `name`; CryptoConfigError naming it and the known providers when none is registered. */
   resolve(name: string): KekProviderDefinition {
     const d = this.byName.get(name);
-    if (!d) throw new CryptoConfigError(`RAMPART_KMS: unknown KEK provider '${name}'; known: ${this.names().join(", ")}`);
+    if (!d) throw new UnknownKekProviderError(name, this.names());
     return d;
   }
 

@@ -162,7 +162,7 @@ describe("PostgreSQL unreachable under load", { timeout: 180_000 }, () => {
     const records = logs.records();
     const outage = records.filter((r) => r.level === "warn" && (r.err as { type?: string } | undefined)?.type === "DatabaseUnavailableError");
     expect(outage.length).toBeGreaterThan(0);
-    expect(String((outage[0]!.err as { message: string }).message)).toMatch(/^database unavailable \((ECONNREFUSED|ECONNRESET|Connection terminated.*)\): /);
+    expect(String((outage[0]!.err as { message: string }).message)).toMatch(/^database unavailable \((ECONNREFUSED|ECONNRESET|Connection terminated.*|Client has encountered a connection error and is not queryable)\): /);
     expect(records.filter((r) => r.msg === "unhandled error")).toEqual([]);
   });
 });

@@ -27,6 +27,7 @@ export { requestContextPlugin, traceIdOf, traceIdRequestId } from "./server/plug
 export { wellFormedTextPlugin } from "./server/plugins/well-formed-text.js";
 export { errorsPlugin, type ErrorsPluginOptions } from "./server/plugins/errors.js";
 export { accessLogPlugin } from "./server/plugins/access-log.js";
+export { compressionPlugin, type CompressionPluginOptions } from "./server/plugins/compression.js";
 export {
   httpProtectionsPlugin,
   httpProtectionsOptions,

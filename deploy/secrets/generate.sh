@@ -9,6 +9,9 @@
 #   redis.conf                    Redis configuration with its password (requirepass)
 #   rampart.env                   DATABASE_URL, REDIS_URL and SMTP_URL for the Rampart containers
 #   tls.pem                       a self-signed certificate and key for HAProxy (replace it with a real one)
+#   db-ca.pem, db-ca.key          a CA for the database connection (Rampart verifies PostgreSQL against db-ca.pem;
+#                                 keep db-ca.key off the servers: it only signs a new postgres certificate)
+#   postgres-server.crt/.key      PostgreSQL's server certificate for the host name `postgres`, signed by that CA
 #
 # Back up master-key and blind-index-key apart from the database backups
 # (docs/operations.md): a database restored without them cannot be decrypted.
@@ -41,4 +44,17 @@ if [ ! -s "$dir/tls.pem" ]; then
   cat "$dir/tls.crt" "$dir/tls.key" > "$dir/tls.pem"
   rm -f "$dir/tls.key" "$dir/tls.crt"
   echo "created $dir/tls.pem (self-signed)"
+fi
+if [ ! -s "$dir/db-ca.pem" ]; then
+  # TLS to PostgreSQL, verified (DATABASE_SSL=verify-full): production preflight refuses a database
+  # that is not on loopback without it.
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=Rampart database CA" \
+    -keyout "$dir/db-ca.key" -out "$dir/db-ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=postgres" \
+    -keyout "$dir/postgres-server.key" -out "$dir/postgres-server.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:postgres\n' > "$dir/postgres-server.ext"
+  openssl x509 -req -in "$dir/postgres-server.csr" -CA "$dir/db-ca.pem" -CAkey "$dir/db-ca.key" -CAcreateserial \
+    -days 825 -extfile "$dir/postgres-server.ext" -out "$dir/postgres-server.crt" 2>/dev/null
+  rm -f "$dir/postgres-server.csr" "$dir/postgres-server.ext" "$dir/db-ca.srl"
+  echo "created $dir/db-ca.pem and $dir/postgres-server.crt"
 fi

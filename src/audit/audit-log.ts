@@ -1,13 +1,15 @@
 /**
  * The audit log: appends (in the caller's transaction, serialized across
  * instances by a row lock on the chain head), verification of the whole
- * chain, and filtered, cursor-paginated reads.
+ * chain or of its tail since a verified head (`verifier` keeps doing the
+ * latter), and filtered, cursor-paginated reads.
  */
 import { sql, type Kysely, type Transaction } from "kysely";
 import type { BlindIndex } from "../crypto/index.js";
 import type { Tables } from "../db/index.js";
 import type { Clock } from "../runtime/clock.js";
 import { canonicalJson, entryHash, type ChainEntry } from "./chain.js";
+import { AuditVerifier, type VerifyOptions, type VerifyResult } from "./verifier.js";
 
 export const GENESIS_HASH = "0".repeat(64);
 
@@ -21,10 +23,6 @@ export interface AuditInput {
   data?: Record<string, unknown> | undefined;
 }
 
-export type VerifyResult =
-  | { ok: true; entries: number; head: { seq: number; hash: string } }
-  | { ok: false; entries: number; firstBadSeq: number; reason: string };
-
 export interface AuditQuery {
   actorId?: string;
   action?: string;
@@ -37,6 +35,9 @@ export interface AuditQuery {
 }
 
 export class AuditLog {
+  /** Incremental verification of this chain, with the stats metrics read. */
+  readonly verifier: AuditVerifier;
+
   /**
    * @param ipIndex keyed hash (blind index) for client IPs: entries are
    *   append-only, so personal data goes in only as a pseudonym that links
@@ -47,7 +48,9 @@ export class AuditLog {
     private readonly db: Kysely<Tables>,
     private readonly ipIndex: BlindIndex,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.verifier = new AuditVerifier(this, clock);
+  }
 
   /** Appends one entry inside `trx` (the transaction of the change it records). */
   async append(trx: Transaction<Tables>, input: AuditInput): Promise<{ seq: number; hash: string }> {
@@ -91,16 +94,28 @@ export class AuditLog {
    * without gaps, each prev_hash the previous hash, each hash recomputed; the
    * last entry must match the head row, and `expectHead` (a head seen earlier,
    * e.g. in the log) must still be in the chain — that catches a truncated tail.
+   * With `from` (a head verified earlier) the walk starts after it, once that
+   * entry is found with the same hash; `entries` counts the entries walked.
    */
-  async verify(options: { batchSize?: number; onProgress?: (done: number, total: number) => void; expectHead?: { seq: number; hash: string } } = {}): Promise<VerifyResult> {
+  async verify(options: VerifyOptions = {}): Promise<VerifyResult> {
     const batch = options.batchSize ?? 1000;
-    const total = Number((await this.db.selectFrom("rampart_audit_log").select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow()).n);
-    let expectedSeq = 1;
-    let prevHash = GENESIS_HASH;
+    if (options.from && options.expectHead) throw new TypeError("audit verify: `from` and `expectHead` are not combined; verify from the start to check an earlier head");
+    const from = options.from && options.from.seq > 0 ? options.from : undefined;
+    if (from) {
+      const row = await this.db.selectFrom("rampart_audit_log").select("hash").where("seq", "=", from.seq).executeTakeFirst();
+      if (!row) return { ok: false, entries: 0, firstBadSeq: from.seq, reason: `entry ${from.seq}, verified earlier, is missing (entries removed)` };
+      if (row.hash !== from.hash) return { ok: false, entries: 0, firstBadSeq: from.seq, reason: `entry ${from.seq} differs from when it was verified (history rewritten)` };
+    }
+    let expectedSeq = from ? from.seq + 1 : 1;
+    let prevHash = from ? from.hash : GENESIS_HASH;
+    // The head is read first and the walk stops at it: entries appended while the walk runs
+    // (the head row moves in the transaction that inserts them) are left for the next run.
+    const head = await this.head();
+    const total = Number((await this.db.selectFrom("rampart_audit_log").select((eb) => eb.fn.countAll().as("n")).where("seq", ">=", expectedSeq).where("seq", "<=", head.seq).executeTakeFirstOrThrow()).n);
     let done = 0;
     let seenExpected = options.expectHead === undefined || options.expectHead.seq === 0;
     for (;;) {
-      const rows = await this.db.selectFrom("rampart_audit_log").selectAll().where("seq", ">=", expectedSeq).orderBy("seq").limit(batch).execute();
+      const rows = await this.db.selectFrom("rampart_audit_log").selectAll().where("seq", ">=", expectedSeq).where("seq", "<=", head.seq).orderBy("seq").limit(batch).execute();
       if (rows.length === 0) break;
       for (const r of rows) {
         const seq = Number(r.seq);
@@ -118,7 +133,6 @@ export class AuditLog {
       }
       options.onProgress?.(done, total);
     }
-    const head = await this.head();
     if (head.seq !== expectedSeq - 1 || head.hash !== prevHash) {
       return { ok: false, entries: done, firstBadSeq: Math.min(head.seq, expectedSeq), reason: `the chain ends at ${expectedSeq - 1} but the head says ${head.seq} (entries removed from the tail?)` };
     }

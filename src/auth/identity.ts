@@ -70,8 +70,15 @@ export async function createIdentity(runtime: Runtime, options: IdentityOptions 
   const closers: (() => Promise<void> | void)[] = [];
   const pending = new Set<Promise<unknown>>();
   try {
-    const revocations = await RevocationList.create({ kv, clock, log, retentionMs: revocationRetentionMs(config) });
+    const revocations = await RevocationList.create({ kv, clock, log, retentionMs: revocationRetentionMs(config), staleMaxMs: config.revocationStaleMaxMs });
     closers.push(() => revocations.close());
+    // Readiness `revocations`: warn while serving from the local copy, fail once past REVOCATION_STALE_MAX_MS.
+    const revocationCheck = revocations.healthCheck();
+    runtime.healthChecks.push(revocationCheck);
+    closers.push(() => {
+      const i = runtime.healthChecks.indexOf(revocationCheck);
+      if (i >= 0) runtime.healthChecks.splice(i, 1);
+    });
     const tokens = await createAccessTokens({ db: db.kysely, kv, clock, log, sealer, settings, revocations });
     closers.push(() => tokens.close());
     const users = await Users.create({ db: db.kysely, keyring: crypto, kv, now });

@@ -10,6 +10,7 @@ import { corsOrigins } from "../http/cors-origins.js";
 import { DEFAULT_ALLOWED_TYPES, parseAllowedTypes } from "../files/types.js";
 import { DEFAULT_PLANS_JSON, parsePlanName, parsePlans } from "../quotas/plans.js";
 import { parseWebhookEndpoints } from "../webhooks/endpoints-config.js";
+import { postgresUrl } from "../db/postgres-url.js";
 
 export interface VarSpec<T> {
   readonly env: string;
@@ -31,17 +32,28 @@ export const configSpec = {
   port: v({ env: "PORT", parse: integer(0, 65535), default: "8080", description: "TCP port of the HTTP server (0 picks a free port)." }),
   host: v({ env: "HOST", parse: host, default: "127.0.0.1", description: "Address the HTTP server binds to." }),
   logLevel: v({ env: "LOG_LEVEL", parse: oneOf("fatal", "error", "warn", "info", "debug", "trace", "silent"), default: "info", description: "Minimum log level." }),
-  logFormat: v({ env: "LOG_FORMAT", parse: oneOf("auto", "json", "pretty"), default: "auto", description: "`auto`: pretty on a terminal in development, JSON otherwise." }),
+  logFormat: v({ env: "LOG_FORMAT", parse: oneOf("auto", "json", "pretty"), default: "auto", description: "`auto`: pretty on a terminal in development when the optional package `pino-pretty` is installed, JSON otherwise; `pretty` requires it." }),
   dataDir: v({ env: "RAMPART_DATA_DIR", parse: nonEmpty, default: "./.rampart", description: "Directory for the embedded database and local key material." }),
   publicUrl: v({ env: "RAMPART_PUBLIC_URL", parse: httpUrl, description: "Public base URL; the token issuer and the base of links in emails. Default `http://HOST:PORT`; required with `DATABASE_URL`, so that every instance on the database issues and accepts the same issuer." }),
-  databaseUrl: v({ env: "DATABASE_URL", parse: urlWithScheme("postgres", "postgresql"), secret: true, description: "PostgreSQL URL; unset = embedded PGlite in the data directory. With it, in every `NODE_ENV`, the start requires `RAMPART_PUBLIC_URL` and the secrets `blind-index-key` and (with `RAMPART_KMS=local`) `master-key`: no development key is generated for a database instances share." }),
+  databaseUrl: v({ env: "DATABASE_URL", parse: postgresUrl, secret: true, description: "PostgreSQL URL (parameters `host`, `application_name`, `options`; TLS is set by `DATABASE_SSL`, never in the URL); unset = the secret `database-url` when a secrets provider has it (rotated without a restart), else embedded PGlite in the data directory. With either, in every `NODE_ENV`, the start requires `RAMPART_PUBLIC_URL` and the secrets `blind-index-key` and (with `RAMPART_KMS=local`) `master-key`: no development key is generated for a database instances share." }),
   databasePoolMax: v({ env: "DATABASE_POOL_MAX", parse: integer(1, 1000), default: "10", description: "Maximum PostgreSQL connections per process." }),
-  databaseSsl: v({ env: "DATABASE_SSL", parse: oneOf("disable", "require", "verify-full"), default: "disable", description: "TLS to PostgreSQL: `require` encrypts, `verify-full` also checks the certificate and host name." }),
+  databaseSsl: v({ env: "DATABASE_SSL", parse: oneOf("disable", "require", "verify-full"), default: "disable", description: "TLS to PostgreSQL: `require` encrypts, `verify-full` also checks the certificate and host name; production requires `verify-full` for a database host that is not loopback." }),
   databaseSslCa: v({ env: "DATABASE_SSL_CA", parse: nonEmpty, description: "Path of a PEM CA bundle for `DATABASE_SSL=verify-full`." }),
-  redisUrl: v({ env: "REDIS_URL", parse: urlWithScheme("redis", "rediss"), secret: true, description: "Redis URL for shared state; unset = in-process memory store (one instance only)." }),
+  redisUrl: v({ env: "REDIS_URL", parse: urlWithScheme("redis", "rediss"), secret: true, description: "Redis URL for shared state; unset = the secret `redis-url` when a secrets provider has it, else the in-process memory store (one instance only)." }),
   redisPrefix: v({ env: "REDIS_PREFIX", parse: nonEmpty, default: "rampart:", description: "Prefix of every Redis key this instance writes." }),
   trustProxy: v({ env: "TRUST_PROXY", parse: trustProxy, default: "false", description: "Proxies whose `X-Forwarded-*` headers are trusted: `false`, `true`, a hop count, or IPs/CIDRs." }),
   shutdownTimeoutMs: v({ env: "SHUTDOWN_TIMEOUT_MS", parse: integer(0, 600_000), default: "10000", description: "How long in-flight requests may finish after SIGTERM/SIGINT." }),
+  shutdownDrainMs: v({ env: "SHUTDOWN_DRAIN_MS", parse: integer(0, 600_000), default: "0", description: "After SIGTERM/SIGINT, how long the server keeps serving while `/health/ready` answers 503, so a load balancer takes it out before the listener closes; `SHUTDOWN_TIMEOUT_MS` starts after it. Set it above the balancer's check interval times its fall count." }),
+  workers: v({
+    env: "WORKERS",
+    parse: (raw: string): number | "auto" => {
+      if (raw.trim() === "auto") return "auto";
+      if (!/^\s*\d+\s*$/.test(raw) || Number(raw) < 1 || Number(raw) > 256) throw new ConfigValueError("auto or an integer from 1 to 256");
+      return Number(raw);
+    },
+    default: "1",
+    description: "Server processes `rampart serve` runs on one port (node:cluster; `--workers` overrides it): an integer from 1 to 256, or `auto` for one per CPU core. More than 1 needs `DATABASE_URL` and `REDIS_URL`.",
+  }),
   bodyLimitBytes: v({ env: "BODY_LIMIT_BYTES", parse: integer(1024, 1_073_741_824), default: "1048576", description: "Default maximum request body size." }),
   healthCheckTimeoutMs: v({ env: "HEALTH_CHECK_TIMEOUT_MS", parse: integer(10, 60_000), default: "1000", description: "Timeout of each readiness check." }),
   autoMigrate: v({ env: "RAMPART_AUTO_MIGRATE", parse: boolean, description: "Apply pending migrations at start; default true for the embedded database and outside production." }),
@@ -81,6 +93,7 @@ export const configSpec = {
   argon2WorkerNice: v({ env: "ARGON2_WORKER_NICE", parse: integer(0, 19), default: "10", description: "Scheduling niceness of the password hashing threads (0 = the event loop's, 19 = lowest): request handling preempts hashing, which still uses every idle cycle." }),
   passwordMinLength: v({ env: "PASSWORD_MIN_LENGTH", parse: integer(8, 128), default: "12", description: "Shortest accepted password in characters (Unicode code points after NFKC); the longest is 128." }),
   accessTokenTtlSeconds: v({ env: "ACCESS_TOKEN_TTL_SECONDS", parse: integer(60, 86_400), default: "900", description: "Lifetime of an access token (JWT); also how long a session revocation is kept." }),
+  revocationStaleMaxMs: v({ env: "REVOCATION_STALE_MAX_MS", parse: integer(0, 3_600_000), default: "30000", description: "While Redis is unreachable, how long after its last successful sync with the revocation log an instance keeps checking access tokens against its own copy (readiness `warn`); then authenticated requests answer 503 and readiness fails. A session revoked on another instance meanwhile may be accepted here for up to this long. 0 = fail closed at once." }),
   jwtAudience: v({ env: "JWT_AUDIENCE", parse: nonEmpty, default: "rampart", description: "The `aud` claim of access tokens; verification requires it. The issuer (`iss`) is `RAMPART_PUBLIC_URL`." }),
   jwtClockSkewSeconds: v({ env: "JWT_CLOCK_SKEW_SECONDS", parse: integer(0, 300), default: "30", description: "Clock skew tolerated when checking `exp`, `nbf` and `iat` of access tokens." }),
   signingKeyRotationDays: v({ env: "SIGNING_KEY_ROTATION_DAYS", parse: integer(1, 365), default: "30", description: "Age after which the active token signing key is replaced by a new one (scheduled rotation)." }),
@@ -98,7 +111,7 @@ export const configSpec = {
   mfaMaxAttempts: v({ env: "MFA_MAX_ATTEMPTS", parse: integer(1, 20), default: "5", description: "Wrong codes allowed per MFA challenge before it is spent." }),
   mfaUserMaxFailures: v({ env: "MFA_USER_MAX_FAILURES", parse: integer(1, 100), default: "5", description: "Wrong TOTP or backup codes per user, across login challenges and re-authenticated actions, before the second factor locks (423 MFA_LOCKED)." }),
   mfaUserLockMinutes: v({ env: "MFA_USER_LOCK_MINUTES", parse: integer(1, 1_440), default: "15", description: "Window in which `MFA_USER_MAX_FAILURES` wrong codes lock the second factor, and how long the lock lasts." }),
-  smtpUrl: v({ env: "SMTP_URL", parse: urlWithScheme("smtp", "smtps"), secret: true, description: "SMTP server for outgoing mail (`smtp://user:pass@host:587`); unset = development mode, messages are written to the log." }),
+  smtpUrl: v({ env: "SMTP_URL", parse: urlWithScheme("smtp", "smtps"), secret: true, description: "SMTP server for outgoing mail (`smtp://user:pass@host:587`); unset = the secret `smtp-url` when a secrets provider has it, else development mode: messages are written to the log." }),
   mailFrom: v({ env: "MAIL_FROM", parse: nonEmpty, default: "Rampart <no-reply@localhost>", description: "Sender of outgoing mail." }),
   bootstrapAdminEmail: v({ env: "RAMPART_BOOTSTRAP_ADMIN_EMAIL", parse: nonEmpty, description: "At first start, create this admin account with the password from the secret `bootstrap-admin-password` (never a default password)." }),
   consentPurposes: v({ env: "CONSENT_PURPOSES", parse: purposeList, default: "marketing,analytics", description: "Purposes a user can consent to (`GET/PUT /v1/me/consents`)." }),
@@ -108,6 +121,8 @@ export const configSpec = {
   retentionOutboxDays: v({ env: "RETENTION_OUTBOX_DAYS", parse: integer(1, 3_650), default: "30", description: "Sent mail records (without content) are deleted after this." }),
   retentionWebhookEventsDays: v({ env: "RETENTION_WEBHOOK_EVENTS_DAYS", parse: integer(1, 3_650), default: "30", description: "Processed and dead-lettered webhook events are deleted after this." }),
   auditHeadLogIntervalSeconds: v({ env: "AUDIT_HEAD_LOG_INTERVAL_SECONDS", parse: integer(10, 86_400), default: "300", description: "How often the audit chain head (seq:hash) is written to the log, for `rampart audit verify --expect-head`." }),
+  auditVerifyIntervalSeconds: v({ env: "AUDIT_VERIFY_INTERVAL_SECONDS", parse: integer(0, 86_400), default: "60", description: "How often `rampart serve` verifies the audit hash chain (one instance at a time): the entries appended since the last verified head, and the whole chain at start and every `AUDIT_VERIFY_FULL_INTERVAL_HOURS`; a broken chain is logged and exported as `rampart_audit_chain_verified` 0. 0 = off." }),
+  auditVerifyFullIntervalHours: v({ env: "AUDIT_VERIFY_FULL_INTERVAL_HOURS", parse: integer(1, 8_760), default: "24", description: "How often the audit verification walks the whole chain instead of the new entries only (an old entry edited without re-chaining is found only by a full walk)." }),
   // --- end identity services ---
 
   // --- metrics (src/metrics) ---
@@ -141,6 +156,8 @@ export const configSpec = {
   webhookHandlerTimeoutMs: v({ env: "WEBHOOK_HANDLER_TIMEOUT_MS", parse: integer(1, 600_000), default: "10000", description: "Longest one webhook handler may run before the attempt counts as failed." }),
   webhookPollIntervalMs: v({ env: "WEBHOOK_POLL_INTERVAL_MS", parse: integer(10, 3_600_000), default: "1000", description: "How often each instance looks for due webhook events (retries, events received by a crashed instance)." }),
   idempotencyTtlHours: v({ env: "IDEMPOTENCY_TTL_HOURS", parse: integer(1, 720), default: "24", description: "How long the first response to an `Idempotency-Key` is kept and replayed." }),
+  compressionEnabled: v({ env: "COMPRESSION_ENABLED", parse: boolean, default: "true", description: "Compress (br, gzip, deflate per `Accept-Encoding`) the responses of routes declared `config: { compress: true }`: lists and documents without secrets; token, key and code responses never (BREACH). `false` registers no compression, e.g. for an app that brings its own." }),
+  compressionThresholdBytes: v({ env: "COMPRESSION_THRESHOLD_BYTES", parse: integer(0, 104_857_600), default: "1024", description: "Smallest response body that is compressed; smaller ones are sent as they are." }),
   // --- end http hardening ---
 
   // --- crypto (src/crypto) ---

@@ -1,6 +1,7 @@
 /**
  * Opens the database for a runtime: PostgreSQL through `pg` when DATABASE_URL
- * is set, otherwise PGlite in the data directory. Both are Kysely over the same
+ * is set (or the secret `database-url`, resolved by the runtime; the pool is
+ * in postgres-pool.ts), otherwise PGlite in the data directory. Both are Kysely over the same
  * dialect, so every query and migration is written once. PGlite (26 MB of
  * WebAssembly) is an optional peer package, imported only in embedded mode.
  */
@@ -8,14 +9,16 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type * as PGliteModule from "@electric-sql/pglite";
 import type { PGlite } from "@electric-sql/pglite";
-import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from "kysely";
+import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import type { Config } from "../config/index.js";
 import { loadOptionalPackage } from "../config/optional-package.js";
+import type { Logger } from "../log/logger.js";
 import { lockDataDir } from "./data-dir-lock.js";
 import { PGliteDialect } from "./pglite-dialect.js";
+import { PostgresConnections } from "./postgres-pool.js";
+import type { DatabaseUrlSource } from "./url-source.js";
 import type { Tables } from "./tables.js";
-import { classifyDatabaseError } from "./unavailable.js";
 
 export interface PoolStats {
   total: number;
@@ -43,9 +46,20 @@ function parseInt8(value: string): number {
 
 export type DatabaseConfig = Pick<Config, "databaseUrl" | "databasePoolMax" | "databaseSsl" | "databaseSslCa" | "dataDir">;
 
-export async function openDatabase(config: DatabaseConfig): Promise<Database> {
+export interface OpenDatabaseOptions {
+  /**
+   * Where DATABASE_URL's value came from when it can change while the process
+   * runs (the secret `database-url`): the pool then follows its rotations
+   * (postgres-pool.ts). Without it the URL is fixed.
+   */
+  urlSource?: DatabaseUrlSource | undefined;
+  /** Where pool events (a URL change, refused credentials) are logged. */
+  log?: Logger | undefined;
+}
+
+export async function openDatabase(config: DatabaseConfig, options: OpenDatabaseOptions = {}): Promise<Database> {
   const url = config.databaseUrl;
-  return url === undefined ? openPGlite(resolve(config.dataDir)) : openPostgres(config, url);
+  return url === undefined ? openPGlite(resolve(config.dataDir)) : openPostgres(config, url, options);
 }
 
 async function openPGlite(dataDir: string): Promise<Database> {
@@ -83,77 +97,55 @@ async function openPGlite(dataDir: string): Promise<Database> {
   };
 }
 
+/**
+ * pg's TLS options for DATABASE_SSL. `disable` is explicit, so that PGSSLMODE
+ * in the environment cannot turn TLS on or off behind the configuration.
+ */
 function sslOptions(config: DatabaseConfig): pg.PoolConfig["ssl"] {
   switch (config.databaseSsl) {
     case "disable":
-      return undefined;
+      return false;
     case "require":
       // Encrypts the connection without verifying the server (libpq's sslmode=require).
       return { rejectUnauthorized: false };
     case "verify-full":
-      return { rejectUnauthorized: true, ...(config.databaseSslCa ? { ca: readFileSync(config.databaseSslCa, "utf8") } : {}) };
+      // Node checks the chain against the CA and the host name (or IP) against the certificate's names.
+      return { rejectUnauthorized: true, ...(config.databaseSslCa !== undefined ? { ca: readCa(config.databaseSslCa) } : {}) };
   }
 }
 
-async function openPostgres(config: DatabaseConfig, url: string): Promise<Database> {
-  const pool = new pg.Pool({
-    connectionString: url,
+function readCa(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    throw new Error(`DATABASE_SSL_CA: cannot read the CA bundle ${file} (${typeof code === "string" ? code : "unreadable"})`, { cause: err });
+  }
+}
+
+function openPostgres(config: DatabaseConfig, url: string, options: OpenDatabaseOptions): Database {
+  const connections = new PostgresConnections({
+    url,
+    source: options.urlSource,
     max: config.databasePoolMax,
     ssl: sslOptions(config),
-    connectionTimeoutMillis: 5_000,
-    idleTimeoutMillis: 30_000,
+    context: { source: options.urlSource?.label ?? "DATABASE_URL", ssl: config.databaseSsl, caFile: config.databaseSslCa },
     types: {
       getTypeParser: ((oid: number, format?: "text" | "binary") =>
         oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
     },
+    log: options.log,
   });
-  // A client losing its connection (database restart, network cut) must not crash
-  // the process: idle ones emit on the pool, busy ones on themselves; the query
-  // in flight still fails with the error, and the pool replaces the client.
-  pool.on("error", () => undefined);
-  pool.on("connect", (client) => client.on("error", () => undefined));
-  const kysely = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: classifyingPool(pool) }) });
+  const kysely = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: connections }) });
   return {
     kind: "postgres",
     kysely,
     async ping() {
       await sql`select 1`.execute(kysely);
     },
-    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    poolStats: () => connections.stats(),
     async close() {
       await kysely.destroy();
     },
-  };
-}
-
-/**
- * The pool as Kysely sees it, with connection-level failures (a refused
- * connect, a connection cut mid-query, a checkout timeout) rethrown as
- * DatabaseUnavailableError: an outage answers 503, never 500. Query errors
- * (constraint violations, serialization failures) pass through unchanged, so
- * callers still read their SQLSTATE.
- */
-function classifyingPool(pool: pg.Pool): PostgresPool {
-  const rethrow = (err: unknown): never => {
-    throw classifyDatabaseError(err);
-  };
-  // One adapter per pg client, as Kysely keeps one connection object per client it is given.
-  const adapters = new WeakMap<pg.PoolClient, PostgresPoolClient>();
-  const adapt = (client: pg.PoolClient): PostgresPoolClient => {
-    let adapter = adapters.get(client);
-    if (!adapter) {
-      adapter = {
-        // Text and parameters only: the dialect has no `cursor`, so Kysely never passes one.
-        query: ((text: string, parameters: readonly unknown[]) => client.query(text, parameters as unknown[]).then(undefined, rethrow)) as PostgresPoolClient["query"],
-        // pg-pool sets a fresh `release` on every checkout: look it up at call time.
-        release: () => client.release(),
-      };
-      adapters.set(client, adapter);
-    }
-    return adapter;
-  };
-  return {
-    connect: () => pool.connect().then(adapt, rethrow),
-    end: () => pool.end(),
   };
 }

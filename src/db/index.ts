@@ -1,5 +1,7 @@
 /** Public API of storage: opening the database, migrations, leases, row types. */
-export { openDatabase, type Database, type DatabaseConfig, type PoolStats } from "./database.js";
+export { openDatabase, type Database, type DatabaseConfig, type OpenDatabaseOptions, type PoolStats } from "./database.js";
+export { AUTH_RETRY_MS, type DatabaseUrlSource } from "./url-source.js";
+export { parsePostgresUrl, isLoopbackHost, type PostgresTarget } from "./postgres-url.js";
 export { migrateToLatest, pendingMigrations, pendingAppMigrations, checkAppMigrations, type AppMigrations, type MigrationOutcome } from "./migrate.js";
 export { acquireLease, releaseLease } from "./leases.js";
 export { DataDirLockedError } from "./data-dir-lock.js";

@@ -53,17 +53,37 @@ function appliedOf(result: MigrationResultSet, set: string): string[] {
 }
 
 /**
+ * Whether a newer release has migrated this database: every migration of
+ * `list` is applied, and the only others applied sort after all of them.
+ * During a rolling upgrade the instances of the previous release still
+ * start then (nothing to apply; the newer migrations are expand-only, see
+ * docs/deployment.md), where Kysely's migrator would refuse ("corrupted
+ * migrations"). An unknown migration among known ones still is refused.
+ */
+async function migratedByNewerRelease(db: Kysely<any>, set: keyof typeof TABLES, list: AppMigrations): Promise<boolean> {
+  const table = TABLES[set].migrationTableName;
+  const found = await sql<{ t: string | null }>`select to_regclass(${table})::text as t`.execute(db);
+  if (!found.rows[0]?.t) return false;
+  const applied = (await sql<{ name: string }>`select name from ${sql.table(table)}`.execute(db)).rows.map((r) => r.name);
+  const known = Object.keys(list).sort();
+  const unknown = applied.filter((n) => !known.includes(n));
+  const last = known[known.length - 1];
+  return unknown.length > 0 && known.every((n) => applied.includes(n)) && unknown.every((n) => last === undefined || n > last);
+}
+
+/**
  * Applies Rampart's pending migrations, then the app's (`app`), under one
  * lock. A failing migration rolls its set back and throws naming it; the
- * app's set does not run when Rampart's failed.
+ * app's set does not run when Rampart's failed. A set that a newer release
+ * has migrated further is left as it is.
  */
 export async function migrateToLatest(db: Kysely<any>, app: AppMigrations = {}): Promise<MigrationOutcome> {
   checkAppMigrations(app);
   return db.connection().execute(async (conn) => {
     await sql`select pg_advisory_lock(${RUN_LOCK}::bigint)`.execute(conn);
     try {
-      const applied = appliedOf(await migrator(conn, "rampart", migrations).migrateToLatest(), "rampart");
-      const appApplied = Object.keys(app).length > 0 ? appliedOf(await migrator(conn, "app", app).migrateToLatest(), "app") : [];
+      const applied = (await migratedByNewerRelease(conn, "rampart", migrations)) ? [] : appliedOf(await migrator(conn, "rampart", migrations).migrateToLatest(), "rampart");
+      const appApplied = Object.keys(app).length > 0 && !(await migratedByNewerRelease(conn, "app", app)) ? appliedOf(await migrator(conn, "app", app).migrateToLatest(), "app") : [];
       return { applied, appApplied };
     } finally {
       await sql`select pg_advisory_unlock(${RUN_LOCK}::bigint)`.execute(conn);

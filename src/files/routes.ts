@@ -105,7 +105,7 @@ export const fileRoutes: FastifyPluginAsync<FileRoutesOptions> = async (app, opt
 
   app.get(
     "/files",
-    { preHandler: guard("files:read"), schema: { tags, security, summary: "The caller's files, newest first", querystring: ListQuery, response: { 200: Envelope(Type.Object({ files: Type.Array(FileSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) })) } } },
+    { preHandler: guard("files:read"), config: { compress: true }, schema: { tags, security, summary: "The caller's files, newest first", querystring: ListQuery, response: { 200: Envelope(Type.Object({ files: Type.Array(FileSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) })) } } },
     async (request) => ok(request, await files.list(principalOf(request).userId, request.query as { cursor?: string; limit?: number })),
   );
 

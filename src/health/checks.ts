@@ -3,6 +3,17 @@
  * parallel, each under its own timeout, and reports in the health+json shape
  * (draft-inadarei-api-health-check): `status` pass | warn | fail and `checks`
  * keyed "component:measurement".
+ *
+ * Readiness answers "should the load balancer send this instance traffic?".
+ * `fail` (503) means this instance cannot serve while others may: its keys do
+ * not open the KEK, its credentials are refused, a capability past its
+ * degradation bound. A dependency every instance shares (PostgreSQL, Redis)
+ * being unreachable is `warn` (200): every instance sees the same outage, so
+ * failing readiness everywhere would leave the balancer nothing to route to
+ * and turn a degradation into a full outage; the routes that need the
+ * dependency answer 503 with Retry-After themselves, and a capability that
+ * can no longer serve at all reports `fail` through a check of its own
+ * (`revocations` once REVOCATION_STALE_MAX_MS has run out).
  */
 
 export type HealthStatus = "pass" | "warn" | "fail";
@@ -16,8 +27,15 @@ export interface CheckResult {
 export interface HealthCheck {
   /** Component name, e.g. "database", "kv". */
   name: string;
-  /** Resolves with warn/pass, or rejects (= fail). */
+  /** Resolves with a result (pass when void), or rejects (= fail, or warn for a shared dependency). */
   probe: () => Promise<CheckResult | void>;
+  /**
+   * The name operators know a dependency by (`postgresql`, `redis`) when every
+   * instance shares it: a probe that rejects or times out then reports `warn`,
+   * naming it, instead of `fail`. Faults of this instance alone (refused
+   * credentials, a certificate it rejects) are returned as `fail` by the probe.
+   */
+  shared?: string;
 }
 
 export interface CheckReport {
@@ -69,9 +87,15 @@ export async function runChecks(checks: readonly HealthCheck[], options: RunChec
           output = r.output;
         }
       } catch (err) {
-        status = "fail";
         // Driver errors can name hosts and users; the public report stays generic.
-        output = err instanceof CheckTimeout ? err.message : "unreachable";
+        const why = err instanceof CheckTimeout ? err.message : "unreachable";
+        if (c.shared === undefined) {
+          status = "fail";
+          output = why;
+        } else {
+          status = "warn";
+          output = `${c.shared} ${why}; shared by every instance, this one keeps serving what does not need it`;
+        }
         onFailure?.(c.name, err);
       }
       const report: CheckReport = {

@@ -2,8 +2,10 @@
  * Health endpoints in the health+json shape (not the envelope):
  * `GET /health/live` answers while the process serves requests;
  * `GET /health/ready` runs every registered readiness check and answers 503
- * naming the failing one, so a load balancer takes the instance out until the
- * dependency is back.
+ * naming the failing one, so a load balancer takes the instance out while it
+ * cannot serve, and 200 with `warn` while a dependency every instance shares
+ * (PostgreSQL, Redis) is degraded and the instance still serves
+ * (checks.ts).
  */
 import { Type } from "@sinclair/typebox";
 import type { FastifyPluginAsync } from "fastify";
@@ -54,11 +56,11 @@ export const healthPlugin: FastifyPluginAsync<HealthPluginOptions> = async (app,
 
   app.get(
     "/health/ready",
-    { schema: { tags: ["health"], summary: "Readiness: every dependency answers", response: { 200: healthResponse("Every check passes or warns"), 503: healthResponse("A check fails; `checks` names it") } } },
+    { schema: { tags: ["health"], summary: "Readiness: this instance can serve", response: { 200: healthResponse("Every check passes or warns (`warn`: a shared dependency is degraded, the instance still serves)"), 503: healthResponse("A check fails; `checks` names it") } } },
     async (_request, reply) => {
       const report = await runChecks(opts.checks, {
         timeoutMs: opts.timeoutMs,
-        onFailure: (name, err) => opts.log.warn({ check: name, err }, "readiness check failed"),
+        onFailure: (name, err) => opts.log.warn({ check: name, err }, "readiness check did not pass"),
       });
       reply.type(HEALTH_TYPE).header("cache-control", "no-store").code(report.status === "fail" ? 503 : 200);
       return { status: report.status, version: opts.version, checks: report.checks };

@@ -5,6 +5,7 @@
  * head is written to the log on a schedule so a truncated tail is detectable.
  */
 import { sql } from "kysely";
+import { auditVerifyJobs } from "../audit/verify-job.js";
 import { removeQueuedBlobs } from "../files/deletions.js";
 import { blobStoreFor } from "../files/files.js";
 import type { Runtime } from "../runtime/index.js";
@@ -72,5 +73,7 @@ export function retentionJobs(runtime: Runtime): Job[] {
         return { seq: head.seq, hash: head.hash };
       },
     },
+    // Continuous verification of the chain (AUDIT_VERIFY_INTERVAL_SECONDS; none when 0).
+    ...auditVerifyJobs(runtime),
   ];
 }

@@ -4,13 +4,15 @@
  * increment-with-TTL (INCRBY and PEXPIRE must not be split, or a crash between
  * them leaves a counter that never expires).
  *
- * Commands fail fast while Redis is unreachable (no offline queue), so callers
- * decide whether to fail open or closed; the client keeps reconnecting in the
- * background and the store recovers by itself.
+ * Commands fail fast while Redis is unreachable (no offline queue), with
+ * KvUnavailableError (unavailable.ts: a 503 with Retry-After unless the
+ * caller fails open); the client keeps reconnecting in the background and the
+ * store recovers by itself.
  */
 import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 import type { KvStore, SetOptions, Unsubscribe } from "./types.js";
+import { rethrowKvError } from "./unavailable.js";
 
 const INCREMENT_WITH_TTL = `
 local created = redis.call('EXISTS', KEYS[1]) == 0
@@ -70,39 +72,39 @@ export class RedisKv implements KvStore {
   }
 
   async get(key: string): Promise<string | null> {
-    return this.client.get(key);
+    return this.client.get(key).catch(rethrowKvError);
   }
 
   async set(key: string, value: string, options: SetOptions = {}): Promise<boolean> {
     if (options.ttlMs !== undefined && !(options.ttlMs > 0)) throw new RangeError(`ttlMs must be > 0, instead got ${options.ttlMs}`);
     const ttl = options.ttlMs === undefined ? [] : (["PX", Math.ceil(options.ttlMs)] as const);
-    const res = options.ifAbsent ? await this.client.set(key, value, ...(ttl as ["PX", number]), "NX") : await this.client.set(key, value, ...(ttl as ["PX", number]));
+    const res = await (options.ifAbsent ? this.client.set(key, value, ...(ttl as ["PX", number]), "NX") : this.client.set(key, value, ...(ttl as ["PX", number]))).catch(rethrowKvError);
     return res === "OK";
   }
 
   async del(key: string): Promise<boolean> {
-    return (await this.client.del(key)) > 0;
+    return (await this.client.del(key).catch(rethrowKvError)) > 0;
   }
 
   async increment(key: string, by: number, ttlMs: number): Promise<number> {
     if (!Number.isSafeInteger(by)) throw new RangeError(`by must be an integer, instead got ${by}`);
     if (!(ttlMs > 0)) throw new RangeError(`ttlMs must be > 0, instead got ${ttlMs}`);
     const client = this.client as Redis & { rpIncrementWithTtl(key: string, by: number, ttl: number): Promise<number> };
-    return Number(await client.rpIncrementWithTtl(key, by, Math.ceil(ttlMs)));
+    return Number(await client.rpIncrementWithTtl(key, by, Math.ceil(ttlMs)).catch(rethrowKvError));
   }
 
   async consume(key: string): Promise<string | null> {
-    return this.client.getdel(key);
+    return this.client.getdel(key).catch(rethrowKvError);
   }
 
   async ttl(key: string): Promise<number | null> {
-    const t = await this.client.pttl(key);
+    const t = await this.client.pttl(key).catch(rethrowKvError);
     if (t === -2) return null;
     return t;
   }
 
   async publish(channel: string, message: string): Promise<void> {
-    await this.client.publish(this.prefix + channel, message);
+    await this.client.publish(this.prefix + channel, message).catch(rethrowKvError);
   }
 
   async subscribe(channel: string, handler: (message: string) => void): Promise<Unsubscribe> {
@@ -122,7 +124,7 @@ export class RedisKv implements KvStore {
   }
 
   async ping(): Promise<void> {
-    await this.client.ping();
+    await this.client.ping().catch(rethrowKvError);
   }
 
   /** The raw client, for store layers that need scripts of their own (rate limits). */

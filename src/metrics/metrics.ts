@@ -6,13 +6,16 @@
  */
 import { collectDefaultMetrics, Registry } from "prom-client";
 import type { SecurityEvents } from "../events/index.js";
+import { registerAuditMetrics, type AuditMetricSource } from "./audit.js";
 import { HttpMetrics } from "./http.js";
 import { SecurityEventMetrics } from "./security.js";
-import { registerHasherMetrics, registerKmsMetrics, registerPoolMetrics, registerSecretsMetrics, registerUpstreamMetrics, type MetricSources } from "./sources.js";
+import { registerHasherMetrics, registerKmsMetrics, registerPoolMetrics, registerRateLimitStoreMetrics, registerRevocationMetrics, registerSecretsMetrics, registerUpstreamMetrics, type MetricSources } from "./sources.js";
 
 export interface MetricsOptions extends MetricSources {
   /** The runtime's security events; counted from creation until close(). */
-  events?: Pick<SecurityEvents, "on"> & Partial<Pick<SecurityEvents, "names">>;
+  events?: Pick<SecurityEvents, "on"> & Partial<Pick<SecurityEvents, "names" | "catalogue">>;
+  /** The audit log (`runtime.audit`): chain head and verification; its audited events are counted through `events.catalogue`. */
+  audit?: AuditMetricSource;
   /** Process and event-loop metrics from prom-client (default true). */
   defaultMetrics?: boolean;
 }
@@ -48,7 +51,16 @@ export function createMetrics(options: MetricsOptions): Metrics {
   if (options.kek) registerKmsMetrics(registry, options.kek);
   if (options.hasher) registerHasherMetrics(registry, options.hasher);
   if (options.upstreams) registerUpstreamMetrics(registry, options.upstreams);
-  const unsubscribe = options.events ? options.events.on((e) => security.count(e.name)) : undefined;
+  if (options.rateLimit) registerRateLimitStoreMetrics(registry, options.rateLimit);
+  if (options.revocations) registerRevocationMetrics(registry, options.revocations);
+  const catalogue = events?.catalogue;
+  const audit = options.audit ? registerAuditMetrics(registry, options.audit, (name) => catalogue?.has(name) === true && catalogue.spec(name).audit) : undefined;
+  const unsubscribe = options.events
+    ? options.events.on((e) => {
+        security.count(e.name);
+        audit?.event(e.name);
+      })
+    : undefined;
   return {
     registry,
     http,

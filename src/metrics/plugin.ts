@@ -11,6 +11,7 @@ import type { FastifyPluginAsync } from "fastify";
 import { RampartError } from "../errors/index.js";
 import type { MetricSources } from "./sources.js";
 import type { Runtime } from "../runtime/index.js";
+import { aggregatedByPrimary, scrapeFromPrimary, shareWithPrimary } from "./cluster.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { METRICS_TOKEN_SECRET, metricsTokenMatches } from "./token.js";
 import { routeConfigOf } from "../server/plugins/request-context.js";
@@ -28,6 +29,10 @@ export interface MetricsPluginOptions {
   hasher?: MetricSources["hasher"];
   /** An UpstreamRegistry (src/resilience), `runtime.upstreams` in the composed server: upstream calls, breakers, latency. */
   upstreams?: MetricSources["upstreams"];
+  /** The app's rate limiting: its fall-back to the in-process limiter while Redis is unreachable. */
+  rateLimit?: MetricSources["rateLimit"];
+  /** The revocation list (`app.identity.revocations`): its freshness while the kv store is unreachable. */
+  revocations?: MetricSources["revocations"];
   /** `false`: collect the metrics (and decorate `app.metrics`) without mounting `GET /metrics` (default true). */
   route?: boolean;
 }
@@ -47,11 +52,18 @@ const plugin: FastifyPluginAsync<MetricsPluginOptions> = async (app, opts) => {
     db: runtime.db,
     kek: runtime.crypto,
     events: runtime.events,
+    audit: runtime.audit,
     ...(opts.hasher ? { hasher: opts.hasher } : {}),
     ...(opts.upstreams ? { upstreams: opts.upstreams } : {}),
+    ...(opts.rateLimit ? { rateLimit: opts.rateLimit } : {}),
+    ...(opts.revocations ? { revocations: opts.revocations } : {}),
   });
   app.decorate("metrics", metrics);
   app.addHook("onClose", async () => metrics.close());
+  // A worker of `rampart serve --workers N` (cluster.ts): the primary merges every worker's registry.
+  // Shared until the process exits: the primary asks a stopping worker too, its counts are the instance's until then.
+  const aggregated = aggregatedByPrimary();
+  if (aggregated) shareWithPrimary(metrics.registry);
 
   app.addHook("onResponse", (request, reply, done) => {
     metrics.http.observe({
@@ -91,7 +103,17 @@ const plugin: FastifyPluginAsync<MetricsPluginOptions> = async (app, opts) => {
       if (!metricsTokenMatches(request.headers.authorization, expected)) {
         throw new RampartError("UNAUTHENTICATED", { message: "A valid metrics token is required.", headers: { "www-authenticate": 'Bearer realm="metrics"' } });
       }
-      return reply.header("content-type", metrics.contentType).header("cache-control", "no-store").send(await metrics.render());
+      let text: string;
+      if (!aggregated) text = await metrics.render();
+      else {
+        try {
+          text = await scrapeFromPrimary();
+        } catch (err) {
+          request.log.error({ err }, "the workers' metrics could not be aggregated");
+          throw new RampartError("SERVICE_UNAVAILABLE", { message: "The metrics of this instance could not be gathered; try again." });
+        }
+      }
+      return reply.header("content-type", metrics.contentType).header("cache-control", "no-store").send(text);
     },
   );
 };

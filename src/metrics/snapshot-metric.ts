@@ -5,7 +5,7 @@
  * Histogram only grow through inc()/observe(), so these are small metric
  * objects of the shape its Registry renders (name, help, type, get()).
  */
-import type { Metric, Registry } from "prom-client";
+import type { Aggregator, Metric, Registry } from "prom-client";
 import type { LatencyStats } from "../resilience/stats.js";
 
 export type Labels = Readonly<Record<string, string>>;
@@ -18,17 +18,21 @@ export interface Sample {
   readonly suffix?: "_bucket" | "_sum" | "_count";
 }
 
-export type SnapshotType = "counter" | "histogram" | "summary";
+export type SnapshotType = "counter" | "gauge" | "histogram" | "summary";
 
-/** A metric rendered from `read()` at every scrape. */
+/** A metric rendered from `read()` at every scrape (a read that needs I/O may be async). */
 export class SnapshotMetric {
-  readonly aggregator = "sum";
-
+  /**
+   * @param aggregator how the cluster primary merges the workers' values
+   *   (cluster.ts): `sum` (default; counters, histograms, summaries), or for a
+   *   gauge `max`, `min`, `first`, `average` or `omit`.
+   */
   constructor(
     readonly name: string,
     readonly help: string,
     readonly type: SnapshotType,
-    private readonly read: () => readonly Sample[],
+    private readonly read: () => readonly Sample[] | Promise<readonly Sample[]>,
+    readonly aggregator: Aggregator = "sum",
   ) {}
 
   /** Called by prom-client's cluster and JSON paths; the values are read in get(). */
@@ -37,15 +41,22 @@ export class SnapshotMetric {
   /** The values are owned by the source module; there is nothing to reset here. */
   reset(): void {}
 
-  async get(): Promise<{ name: string; help: string; type: SnapshotType; aggregator: "sum"; values: { value: number; labels: Labels; metricName?: string }[] }> {
-    const values = this.read().map((s) => ({ value: s.value, labels: s.labels ?? {}, ...(s.suffix ? { metricName: this.name + s.suffix } : {}) }));
+  async get(): Promise<{ name: string; help: string; type: SnapshotType; aggregator: Aggregator; values: { value: number; labels: Labels; metricName?: string }[] }> {
+    const values = (await this.read()).map((s) => ({ value: s.value, labels: s.labels ?? {}, ...(s.suffix ? { metricName: this.name + s.suffix } : {}) }));
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
 }
 
 /** Registers a snapshot metric (prom-client renders any object of this shape; its types list only its own classes). */
-export function registerSnapshot(registry: Registry, name: string, help: string, type: SnapshotType, read: () => readonly Sample[]): SnapshotMetric {
-  const metric = new SnapshotMetric(name, help, type, read);
+export function registerSnapshot(
+  registry: Registry,
+  name: string,
+  help: string,
+  type: SnapshotType,
+  read: () => readonly Sample[] | Promise<readonly Sample[]>,
+  aggregator: Aggregator = "sum",
+): SnapshotMetric {
+  const metric = new SnapshotMetric(name, help, type, read, aggregator);
   registry.registerMetric(metric as unknown as Metric);
   return metric;
 }

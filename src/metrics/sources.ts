@@ -1,13 +1,18 @@
 /**
  * Metrics read at scrape time from the stats other modules keep: the secrets
- * cache, the KEK provider (KMS) calls, the argon2 hasher, the database pool
- * and the upstreams. Gauges use prom-client collect() callbacks and counters
+ * cache, the KEK provider (KMS) calls, the argon2 hasher, the database pool,
+ * the upstreams, the rate limiter's failover and the revocation list. Gauges use prom-client collect() callbacks and counters
  * are snapshot metrics (snapshot-metric.ts), so nothing polls between scrapes.
+ * Across the workers of one instance (cluster.ts) counts and queue or pool
+ * sizes are summed; the 0/1 state gauges and the sync age take the `max`
+ * (any worker degraded, the stalest copy).
  */
 import { Gauge, type Registry } from "prom-client";
 import type { PasswordHasherStats } from "../auth/password/index.js";
+import type { RevocationHealth, RevocationState } from "../auth/revocation/freshness.js";
 import type { KekStats } from "../crypto/index.js";
 import type { PoolStats } from "../db/index.js";
+import type { FailoverStats } from "../ratelimit/failover-store.js";
 import type { UpstreamStats } from "../resilience/index.js";
 import type { SecretsStats } from "../secrets/index.js";
 import { durationSamples, latencySamples, registerSnapshot, type Sample } from "./snapshot-metric.js";
@@ -22,6 +27,10 @@ export interface MetricSources {
   hasher?: { stats(): PasswordHasherStats };
   /** An UpstreamRegistry (src/resilience): the runtime's (`runtime.upstreams`) in the composed server. */
   upstreams?: { stats(): UpstreamStats[] };
+  /** The rate limiting of the app (`createRateLimiting`): `failover` is null in embedded mode. */
+  rateLimit?: { stats(): { failover: FailoverStats | null } };
+  /** The revocation list (`app.identity.revocations`). */
+  revocations?: { health(): RevocationHealth };
 }
 
 export function registerSecretsMetrics(registry: Registry, secrets: MetricSources["secrets"]): void {
@@ -118,9 +127,75 @@ export function registerUpstreamMetrics(registry: Registry, upstreams: NonNullab
     name: "rampart_upstream_breaker_open",
     help: "1 while an upstream's circuit breaker is open (or isolated), else 0.",
     labelNames: ["upstream"],
+    aggregator: "max",
     registers: [registry],
     collect() {
       for (const u of upstreams.stats()) this.set({ upstream: u.name }, u.breaker === "open" || u.breaker === "isolated" ? 1 : 0);
+    },
+  });
+}
+
+/**
+ * The rate limiter's fall-back to the in-process limiter while Redis is
+ * unreachable (failover-store.ts); every series at 0 in embedded mode, which
+ * has no shared store to lose.
+ */
+export function registerRateLimitStoreMetrics(registry: Registry, rateLimit: NonNullable<MetricSources["rateLimit"]>): void {
+  const read = (pick: (s: FailoverStats) => number) => () => {
+    const f = rateLimit.stats().failover;
+    return [{ value: f ? pick(f) : 0 }];
+  };
+  registerSnapshot(registry, "rampart_rate_limit_fallback_decisions_total", "Rate-limit decisions made by the in-process limiter because Redis was unreachable (RATE_LIMIT_ON_STORE_ERROR=open): each instance limits on its own meanwhile.", "counter", read((f) => f.fallbackDecisions));
+  registerSnapshot(registry, "rampart_rate_limit_store_errors_total", "Calls to the shared rate-limit store (Redis) that failed.", "counter", read((f) => f.storeErrors));
+  registerSnapshot(registry, "rampart_rate_limit_store_refusals_total", "Requests refused with 503 because Redis was unreachable (RATE_LIMIT_ON_STORE_ERROR=closed).", "counter", read((f) => f.refused));
+  new Gauge({
+    name: "rampart_rate_limit_store_degraded",
+    help: "1 while rate-limit decisions bypass Redis (unreachable), else 0.",
+    aggregator: "max",
+    registers: [registry],
+    collect() {
+      this.set(rateLimit.stats().failover?.degraded ? 1 : 0);
+    },
+  });
+}
+
+const REVOCATION_STATES: readonly RevocationState[] = ["synced", "stale", "closed"];
+
+/**
+ * The revocation list's freshness (auth/revocation/freshness.ts): `stale`
+ * while it answers from this instance's copy because the kv store is
+ * unreachable, `closed` once past REVOCATION_STALE_MAX_MS (authenticated
+ * requests answer 503).
+ */
+export function registerRevocationMetrics(registry: Registry, revocations: NonNullable<MetricSources["revocations"]>): void {
+  const registers = [registry];
+  new Gauge({
+    name: "rampart_revocation_list_state",
+    help: "1 for the revocation list's current state: synced (exact), stale (kv store unreachable, answering from this instance's copy within REVOCATION_STALE_MAX_MS) or closed (failing closed with 503).",
+    labelNames: ["state"],
+    aggregator: "max",
+    registers,
+    collect() {
+      const now = revocations.health().state;
+      for (const state of REVOCATION_STATES) this.set({ state }, state === now ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "rampart_revocation_list_sync_age_seconds",
+    help: "Seconds since the start of the revocation list's last successful sync with the kv store (+Inf when it never synced).",
+    aggregator: "max",
+    registers,
+    collect() {
+      const { syncAgeMs } = revocations.health();
+      this.set(syncAgeMs === null ? Infinity : syncAgeMs / 1000);
+    },
+  });
+  new Gauge({
+    name: "rampart_revocation_pending_writes",
+    help: "Revocations made on this instance while the kv store was unreachable (answered 503, refused here) and not yet written to the kv log.",
+    registers,
+    collect() {
+      this.set(revocations.health().pendingWrites);
     },
   });
 }

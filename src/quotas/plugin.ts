@@ -19,6 +19,7 @@
 import fp from "fastify-plugin";
 import type { FastifyPluginAsync } from "fastify";
 import { isRampartError } from "../errors/index.js";
+import { KvUnavailableError } from "../kv/unavailable.js";
 import type { Runtime } from "../runtime/index.js";
 import { appendWarning, formatWarning, WARNING_HEADER } from "./headers.js";
 import type { AppQuotaOptions } from "./meters.js";
@@ -57,7 +58,7 @@ const plugin: FastifyPluginAsync<QuotaPluginOptions> = async (app, opts) => {
     quotas.consume(principal, "api.requests", 1).then(
       () => done(),
       (err: unknown) => {
-        if (isRampartError(err)) return done(err);
+        if (isRampartError(err) && !(err instanceof KvUnavailableError)) return done(err);
         log.warn({ err }, "api.requests quota not counted: the kv store failed");
         done();
       },

@@ -34,6 +34,7 @@ export const quotaRoutes: FastifyPluginAsync<{ quotas: Quotas }> = async (app, {
     "/admin/usage",
     {
       preHandler: guard("usage:read"),
+      config: { compress: true },
       schema: {
         tags: ["admin"],
         security,

@@ -12,11 +12,13 @@ import { kekProviderRegistry, type KekProviderDefinition } from "../crypto/kek/i
 import { CIPHERTEXT_COLUMNS, openDatabase, pendingAppMigrations, pendingMigrations, migrateToLatest, type AppMigrations, type Database } from "../db/index.js";
 import { SecurityEvents } from "../events/index.js";
 import type { CheckResult, HealthCheck } from "../health/index.js";
+import { databaseCheck, kvCheck } from "../health/dependencies.js";
 import { createKv, type KvStore } from "../kv/index.js";
 import { createLogger, resolveLogFormat, SecretRedactor, type Logger } from "../log/index.js";
 import { UpstreamRegistry, type UpstreamOverrides } from "../resilience/index.js";
 import { createSecrets, type SecretsService } from "../secrets/index.js";
 import { secretsProviderRegistry } from "../secrets/chain.js";
+import { databaseUrlSource, resolveConnectionUrls } from "../secrets/connection-urls.js";
 import type { SecretsProviderDefinition } from "../secrets/schemes.js";
 import { systemClock, type Clock } from "./clock.js";
 import { assertSharedDatabaseReady } from "./shared-database.js";
@@ -108,9 +110,14 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   try {
     const secrets = createSecrets({ config, env: options.env ?? process.env, redactor, log, clock, upstreams, schemes });
     opened.push(() => secrets.close());
+    // DATABASE_URL, REDIS_URL, SMTP_URL left unset come from the secrets database-url, redis-url, smtp-url.
+    const connections = await resolveConnectionUrls(config, secrets);
+    config = connections.config;
+    for (const key of connections.fromSecrets) registerUrlSecrets(redactor, config[key]!);
     // Before anything opens: a database shared by instances needs the keys and issuer they all use.
     await assertSharedDatabaseReady(config, secrets);
-    const db = await openDatabase(config);
+    // A URL from a secret is followed through its rotations (src/db/postgres-pool.ts).
+    const db = await openDatabase(config, { log, urlSource: connections.fromSecrets.has("databaseUrl") ? databaseUrlSource(secrets, redactor) : undefined });
     opened.push(() => db.close());
     const kv = createKv({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, clock, log });
     opened.push(() => kv.close());
@@ -136,9 +143,11 @@ function assemble(parts: Omit<Runtime, "healthChecks" | "onClose" | "close" | "e
     ...parts,
     events: new SecurityEvents(log, audit),
     healthChecks: [
-      { name: "database", probe: () => db.ping() },
-      { name: "kv", probe: () => kv.ping() },
-      { name: "kms", probe: () => kmsProbe(crypto, log) },
+      // PostgreSQL and Redis unreachable are `warn`: shared by every instance (src/health/dependencies.ts).
+      databaseCheck(db),
+      kvCheck(kv),
+      // The KEK provider is shared too (the local provider keeps its key metadata in PostgreSQL); keys that do not open the KEK fail.
+      { name: "kms", probe: () => kmsProbe(crypto, log), shared: parts.config.kms === "local" ? "postgresql" : parts.config.kms },
     ],
     onClose(fn) {
       closers.push(fn);
@@ -170,7 +179,8 @@ function assemble(parts: Omit<Runtime, "healthChecks" | "onClose" | "close" | "e
 /**
  * The `kms` readiness check. Keys that do not open the database's KEK fail it
  * with their cause in the report (the public output carries no key id or
- * check value; the log has the rest); an outage stays a plain failure.
+ * check value; the log has the rest); an outage of the provider is `warn`
+ * (the check is shared, src/health/checks.ts).
  */
 async function kmsProbe(crypto: Keyring, log: Logger): Promise<CheckResult | void> {
   try {

@@ -19,3 +19,4 @@ export { SecretNotFoundError, SecretLoadError, InvalidSecretNameError, SecretsCl
 export { isSecretName, assertSecretName, envVarFor, ENV_PREFIX } from "./names.js";
 export { runSecretsList, runSecretsCheck, formatAge } from "./cli.js";
 export { secretsPreflight } from "./preflight.js";
+export { CONNECTION_SECRETS, resolveConnectionUrls, resolveConnectionUrlsOnce, parseConnectionSecret, registerConnectionUrl, databaseUrlSource, type ResolvedConnections, type ConnectionKey } from "./connection-urls.js";

@@ -100,5 +100,5 @@ export async function registerOpenApi(app: FastifyInstance, options: OpenApiOpti
     const swaggerUi = await loadOptionalPackage<typeof SwaggerUi>("@fastify/swagger-ui", "The OpenAPI reference UI at /docs");
     await app.register(swaggerUi.default, { routePrefix: "/docs", staticCSP: true, uiConfig: { deepLinking: false } });
   }
-  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  app.get("/openapi.json", { schema: { hide: true }, config: { compress: true } }, async () => app.swagger());
 }

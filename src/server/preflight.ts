@@ -1,7 +1,7 @@
 /**
  * The production preflight: every setting that production refuses, gathered
  * from each capability's own preflight (crypto, passwords, secrets, HTTP and
- * deployment) into one list of `{ variable, problem }`, so an operator sees
+ * deployment, the TLS of the database connection) into one list of `{ variable, problem }`, so an operator sees
  * all of them at once rather than one per failed start. `rampart preflight`
  * prints the list; `serve` with NODE_ENV=production runs it before anything
  * starts and throws PreflightError when the list is not empty.
@@ -10,12 +10,14 @@
  */
 import type { Config } from "../config/index.js";
 import { passwordPreflight } from "../auth/password/index.js";
+import { ConfigError } from "../config/load.js";
 import { cryptoPreflight, kekProviderRegistry, type KekProviderRegistry } from "../crypto/index.js";
+import { databasePreflight } from "../db/preflight.js";
 import { httpPreflight, type ConfigProblem } from "../http/preflight.js";
 import { SecretRedactor, type Logger } from "../log/index.js";
 import { systemClock } from "../runtime/clock.js";
 import { runtimeLogger, type RuntimeOptions } from "../runtime/index.js";
-import { createSecrets, secretsPreflight, secretsProviderRegistry } from "../secrets/index.js";
+import { createSecrets, resolveConnectionUrls, secretsPreflight, secretsProviderRegistry } from "../secrets/index.js";
 import type { Secrets } from "../secrets/types.js";
 
 export type PreflightProblem = ConfigProblem;
@@ -56,8 +58,19 @@ export function splitProblem(text: string): PreflightProblem {
  * deployed). `secrets` supplies the key material the crypto checks inspect.
  */
 export async function productionPreflight(config: Config, secrets: Secrets, kekProviders?: KekProviderRegistry): Promise<PreflightProblem[]> {
-  const asProduction = { ...config, nodeEnv: "production" as const };
   const problems: PreflightProblem[] = [];
+  // Connection URLs the variables leave unset are checked as the runtime will use them: from their secrets.
+  let resolved = config;
+  let databaseSource = "DATABASE_URL";
+  try {
+    const connections = await resolveConnectionUrls(config, secrets);
+    resolved = connections.config;
+    if (connections.fromSecrets.has("databaseUrl")) databaseSource = "secret database-url";
+  } catch (err) {
+    if (err instanceof ConfigError) problems.push({ variable: err.variable, problem: `expected ${err.expected}, instead got ${err.received}` });
+    else problems.push({ variable: "RAMPART_SECRETS", problem: `connection URLs could not be read: ${err instanceof Error ? err.message : String(err)}` });
+  }
+  const asProduction = { ...resolved, nodeEnv: "production" as const };
   try {
     problems.push(...(await cryptoPreflight(asProduction, secrets, kekProviders)).map(splitProblem));
   } catch (err) {
@@ -67,6 +80,7 @@ export async function productionPreflight(config: Config, secrets: Secrets, kekP
   problems.push(...passwordPreflight(asProduction).map(splitProblem));
   problems.push(...secretsPreflight(asProduction).map(splitProblem));
   problems.push(...httpPreflight(asProduction));
+  problems.push(...databasePreflight(asProduction, databaseSource));
   return problems;
 }
 

@@ -1,7 +1,7 @@
 /**
  * The `rampart` plugin: everything Rampart adds to a Fastify app, on any
  * Fastify 5 instance, in the order the pieces depend on each other —
- * request context → errors → security headers, HTTPS and CORS → OpenAPI →
+ * request context → errors → security headers, HTTPS and CORS → compression → OpenAPI →
  * health → authentication → rate limits → the enabled route groups → quotas →
  * metrics → idempotency. `buildApp` (and so `rampart serve`) is this plugin
  * with every route group on, on an instance built with `rampartServerOptions`.
@@ -16,11 +16,12 @@ import type { SecurityEvents } from "../events/emitter.js";
 import { loadConfig, type Config } from "../config/index.js";
 import { createFiles } from "../files/index.js";
 import { securityHeaderBlock } from "../http/headers.js";
+import { compressionOptions } from "../http/compress.js";
 import { httpProtectionsOptions, httpProtectionsPlugin } from "../http/plugin.js";
 import { idempotencyPlugin } from "../idempotency/plugin.js";
 import { metricsPlugin } from "../metrics/plugin.js";
 import { quotaPlugin, type Quotas } from "../quotas/index.js";
-import { createRateLimiting, type AppRateLimitOptions } from "../ratelimit/index.js";
+import { createRateLimiting, type AppRateLimitOptions, type RateLimiting } from "../ratelimit/index.js";
 import { rateLimitPlugin } from "../ratelimit/plugin.js";
 import { createRuntime, type Runtime } from "../runtime/index.js";
 import { VERSION } from "../version.js";
@@ -28,11 +29,12 @@ import { webhookRoutes } from "../webhooks/routes.js";
 import { registerOpenApi } from "./openapi.js";
 import { resolveRoutes, type RampartOptions, type RampartRoutes } from "./options.js";
 import { accessLogPlugin } from "./plugins/access-log.js";
+import { compressionPlugin } from "./plugins/compression.js";
 import { errorsPlugin } from "./plugins/errors.js";
 import { trackInflight } from "./plugins/inflight.js";
 import { requestContextPlugin } from "./plugins/request-context.js";
 import { wellFormedTextPlugin } from "./plugins/well-formed-text.js";
-import { adminUserRoutes, apiKeyRoutes, auditRoutes, fileRoutes, gdprRoutes, healthPlugin, identityRoutes, jwksPlugin, quotaRoutes } from "./route-groups.js";
+import { adminUserRoutes, apiKeyRoutes, auditRoutes, consoleRoutes, fileRoutes, gdprRoutes, healthPlugin, identityRoutes, jwksPlugin, quotaRoutes } from "./route-groups.js";
 import { checkRouteSchemas } from "./route-schemas.js";
 
 /** What the plugin decorates the app with (`app.rampart`). */
@@ -134,6 +136,8 @@ async function compose(app: FastifyInstance, runtime: Runtime, routes: Required<
   if (options.events) runtime.events.define(options.events);
   await app.register(errorsPlugin, { log, securityHeaders, catalogue: errors });
   await app.register(httpProtectionsPlugin, protections);
+  // Before any route: only routes declared `config: { compress: true }` are compressed (BREACH: http/compress.ts).
+  await app.register(compressionPlugin, compressionOptions(config));
   // Before the routes: the document is collected as they are registered.
   if (routes.openapi) {
     const ui = typeof routes.openapi === "object" ? routes.openapi.ui !== false : true;
@@ -149,7 +153,7 @@ async function compose(app: FastifyInstance, runtime: Runtime, routes: Required<
     ...(options.roles ? { roles: options.roles } : {}),
   };
   await app.register(authPlugin, { runtime, identity: identityOptions });
-  if (options.rateLimiting !== false) await registerRateLimiting(app, runtime, options.rateLimit?.policies);
+  const rateLimiting = options.rateLimiting !== false ? await registerRateLimiting(app, runtime, options.rateLimit?.policies) : undefined;
   const identity = app.identity;
 
   if (routes.identity) {
@@ -167,8 +171,9 @@ async function compose(app: FastifyInstance, runtime: Runtime, routes: Required<
   if (routes.files && files) await app.register(fileRoutes, { prefix: "/v1", runtime, quotas: app.quotas, files });
   if (routes.gdpr && files) await app.register(gdprRoutes, { prefix: "/v1", runtime, identity, files });
   // Collected whatever the route groups (root onResponse/onError hooks); `GET /metrics` only with its group.
-  await app.register(metricsPlugin, { runtime, hasher: identity.hasher, upstreams: runtime.upstreams, route: routes.metrics });
+  await app.register(metricsPlugin, { runtime, hasher: identity.hasher, upstreams: runtime.upstreams, revocations: identity.revocations, ...(rateLimiting ? { rateLimit: rateLimiting } : {}), route: routes.metrics });
   if (routes.webhooks) await app.register(webhookRoutes, { runtime });
+  if (routes.console) await app.register(consoleRoutes);
   // Idempotency-Key on routes with config.idempotent (root preHandler/onSend), the app's own routes included.
   await app.register(idempotencyPlugin, { runtime });
 
@@ -182,9 +187,9 @@ async function compose(app: FastifyInstance, runtime: Runtime, routes: Required<
 const isProbe = (url: string) => url.startsWith("/health/");
 
 /** Rate limiting on every route (404s included) except the health probes. */
-async function registerRateLimiting(app: FastifyInstance, runtime: Runtime, policies?: AppRateLimitOptions["policies"]): Promise<void> {
+async function registerRateLimiting(app: FastifyInstance, runtime: Runtime, policies?: AppRateLimitOptions["policies"]): Promise<RateLimiting | undefined> {
   const rl = createRateLimiting(runtime, policies);
-  if (!rl.enabled) return;
+  if (!rl.enabled) return undefined;
   runtime.healthChecks.push(rl.healthCheck);
   app.addHook("onClose", async () => {
     const i = runtime.healthChecks.indexOf(rl.healthCheck);
@@ -192,6 +197,7 @@ async function registerRateLimiting(app: FastifyInstance, runtime: Runtime, poli
     await rl.close();
   });
   await app.register(rateLimitPlugin, { limiter: rl.limiter, enabled: true, skip: (r) => isProbe(r.url) });
+  return rl;
 }
 
 /**

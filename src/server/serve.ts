@@ -1,12 +1,15 @@
 /**
  * Runs the server: production preflight → runtime → schema policy → app → listen, and a graceful
- * shutdown on SIGTERM/SIGINT: stop accepting, let in-flight requests finish
- * within SHUTDOWN_TIMEOUT_MS (then cut the rest), close pools, exit 0.
+ * shutdown on SIGTERM/SIGINT: first SHUTDOWN_DRAIN_MS of serving on while
+ * `/health/ready` answers 503 (a load balancer stops sending meanwhile, so no
+ * request meets a closed listener), then stop accepting, let in-flight
+ * requests finish within SHUTDOWN_TIMEOUT_MS (then cut the rest), close
+ * pools, exit 0.
  */
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../config/index.js";
-import { startMetricsListener, type MetricsListener } from "../metrics/index.js";
+import { aggregatedByPrimary, startMetricsListener, type MetricsListener } from "../metrics/index.js";
 import { createRuntime, type Runtime, type RuntimeOptions } from "../runtime/index.js";
 import { retentionJobs, Scheduler } from "../jobs/index.js";
 import { buildApp, type BuildAppOptions } from "./app.js";
@@ -39,9 +42,9 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
   try {
     app = await buildApp(runtime, options);
     await app.listen({ port: config.port, host: config.host });
-    // METRICS_PORT: /metrics on loopback without a token instead of on the main port.
+    // METRICS_PORT: /metrics on loopback without a token instead of on the main port (in a cluster the primary's).
     const metrics = app.metrics;
-    if (metrics && config.metricsPort !== undefined) {
+    if (metrics && config.metricsPort !== undefined && !aggregatedByPrimary()) {
       metricsListener = await startMetricsListener({ metrics, port: config.metricsPort, onError: (err) => runtime.log.error({ err }, "rendering metrics failed") }).catch(async (err: unknown) => {
         await app.close();
         throw err;
@@ -65,6 +68,12 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
   let stopping: Promise<void> | undefined;
   const shutdown = (reason = "shutdown"): Promise<void> => {
     stopping ??= (async () => {
+      if (config.shutdownDrainMs > 0) {
+        // Readiness fails from now on (the report names `shutdown`); every request is still served.
+        runtime.healthChecks.push({ name: "shutdown", probe: () => Promise.resolve({ status: "fail", output: "shutting down" }) });
+        runtime.log.info({ reason, drainMs: config.shutdownDrainMs }, "shutting down: readiness fails while requests are still served");
+        await new Promise((r) => setTimeout(r, config.shutdownDrainMs));
+      }
       runtime.log.info({ reason, timeoutMs: config.shutdownTimeoutMs }, "shutting down: finishing in-flight requests");
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<"timeout">((r) => {

@@ -88,7 +88,8 @@ describe("metrics the rules read", () => {
   let t: TestApp;
   const token = "alerts-test-metrics-token-0123456789";
   beforeAll(async () => {
-    t = await createTestApp("embedded", { env: { RAMPART_SECRET_METRICS_TOKEN: token } });
+    // Rate limiting on (tests default it off): its store series are among the ones the rules read.
+    t = await createTestApp("embedded", { env: { RAMPART_SECRET_METRICS_TOKEN: token, RATE_LIMIT_ENABLED: "true" } });
   });
   afterAll(async () => t.close());
 

@@ -103,6 +103,9 @@ describe("production preflight passes with the files' configuration and generate
   it("compose: a Rampart instance's environment plus the secret files", async () => {
     const s = instances[0]![1];
     const env = { ...envFile(), ...s.environment, RAMPART_PUBLIC_URL: "https://rampart.example.com", RAMPART_SECRETS: `files:${secretsDir}` };
+    // Compose mounts every secret at /run/secrets/<name>; here they are the generated files.
+    expect(s.secrets).toContain("db-ca.pem");
+    env.DATABASE_SSL_CA = env.DATABASE_SSL_CA.replace(/^\/run\/secrets\//, `${secretsDir}/`);
     const r = await runCli(["preflight"], env);
     expect(r.stderr + r.stdout).toContain("preflight passed");
     expect(r.code).toBe(0);
@@ -110,7 +113,9 @@ describe("production preflight passes with the files' configuration and generate
 
   it("Kubernetes: the ConfigMap, the connection secrets and the mounted key files", async () => {
     const { DATABASE_URL, REDIS_URL, SMTP_URL } = envFile();
-    const env = { ...configMap, DATABASE_URL: DATABASE_URL!, REDIS_URL: REDIS_URL!, SMTP_URL: SMTP_URL!, RAMPART_SECRETS: `files:${secretsDir}` };
+    // The Secret rampart-keys holds the files generate.sh makes, db-ca.pem among them, mounted at /run/secrets/rampart.
+    const env: Record<string, string> = { ...configMap, DATABASE_URL: DATABASE_URL!, REDIS_URL: REDIS_URL!, SMTP_URL: SMTP_URL!, RAMPART_SECRETS: `files:${secretsDir}` };
+    env.DATABASE_SSL_CA = env.DATABASE_SSL_CA!.replace(/^\/run\/secrets\/rampart\//, `${secretsDir}/`);
     const r = await runCli(["preflight"], env);
     expect(r.stderr + r.stdout).toContain("preflight passed");
     expect(r.code).toBe(0);

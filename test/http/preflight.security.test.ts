@@ -51,7 +51,7 @@ describe("production preflight", () => {
   });
 
   it("passes several instances on PostgreSQL and Redis", async () => {
-    expect(await check({ ...good(), RAMPART_INSTANCES: "4", DATABASE_URL: "postgres://app:pw@db.internal:5432/rampart", REDIS_URL: "rediss://cache.internal:6380" })).toEqual([]);
+    expect(await check({ ...good(), RAMPART_INSTANCES: "4", DATABASE_URL: "postgres://app:pw@db.internal:5432/rampart", DATABASE_SSL: "verify-full", REDIS_URL: "rediss://cache.internal:6380" })).toEqual([]);
   });
 
   it.each<[string, Record<string, string | undefined>, string, RegExp]>([
@@ -60,7 +60,7 @@ describe("production preflight", () => {
     ["a malformed master key", { RAMPART_SECRET_MASTER_KEY: "too-short" }, "secret master-key", /32 bytes/],
     ["weak argon2 memory", { ARGON2_MEMORY_KIB: "4096" }, "ARGON2_MEMORY_KIB", /at least 19456.*4096/],
     ["weak argon2 iterations", { ARGON2_ITERATIONS: "1" }, "ARGON2_ITERATIONS", /at least 2/],
-    ["secrets from Vault over plain HTTP", { RAMPART_SECRETS: "env,vault:secret/rampart", VAULT_ADDR: "http://vault.internal:8200", VAULT_TOKEN: "s.not-a-real-token" }, "VAULT_ADDR", /plain HTTP/],
+    ["secrets from Vault over plain HTTP", { RAMPART_SECRETS: "env,vault:secret/rampart", VAULT_ADDR: "http://vault.internal:8200", VAULT_TOKEN: "s.not-a-real-token", DATABASE_URL: "postgres://app:pw@127.0.0.1/rampart", REDIS_URL: "redis://127.0.0.1:6379" }, "VAULT_ADDR", /plain HTTP/],
     ["wildcard CORS with credentials", { CORS_ORIGINS: "*", CORS_ALLOW_CREDENTIALS: "true" }, "CORS_ORIGINS", /\*.*CORS_ALLOW_CREDENTIALS=true/],
     ["a plain-http CORS origin", { CORS_ORIGINS: "https://app.example.com,http://app.example.com" }, "CORS_ORIGINS", /http:\/\/app\.example\.com is not HTTPS/],
     ["rate limiting off", { RATE_LIMIT_ENABLED: "false" }, "RATE_LIMIT_ENABLED", /switched off/],
@@ -68,7 +68,7 @@ describe("production preflight", () => {
     ["no public URL (defaults to http://HOST:PORT)", { RAMPART_PUBLIC_URL: undefined }, "RAMPART_PUBLIC_URL", /http:\/\/127\.0\.0\.1:8080/],
     ["HSTS switched off", { HSTS_MAX_AGE_SECONDS: "0" }, "HSTS_MAX_AGE_SECONDS", /one year/],
     ["HSTS shorter than a year", { HSTS_MAX_AGE_SECONDS: "86400" }, "HSTS_MAX_AGE_SECONDS", /instead got 86400/],
-    ["several instances on the memory store", { RAMPART_INSTANCES: "2", DATABASE_URL: "postgres://app:pw@db.internal:5432/rampart" }, "REDIS_URL", /RAMPART_INSTANCES=2/],
+    ["several instances on the memory store", { RAMPART_INSTANCES: "2", DATABASE_URL: "postgres://app:pw@db.internal:5432/rampart", DATABASE_SSL: "verify-full" }, "REDIS_URL", /RAMPART_INSTANCES=2/],
     ["several instances on the embedded database", { RAMPART_INSTANCES: "3", REDIS_URL: "redis://cache.internal:6379" }, "DATABASE_URL", /RAMPART_INSTANCES=3.*embedded/],
     ["no SMTP", { SMTP_URL: undefined }, "SMTP_URL", /not set/],
   ])("refuses %s", async (_name, change, variable, problem) => {

@@ -112,9 +112,10 @@ describe("PostgreSQL unreachable under load", { timeout: 180_000 }, () => {
     await sleep(500);
     const cut = now();
     await proxy.down();
-    const down = await pollUntil(ready, (r) => r.status === 503);
-    expect(down.status).toBe(503);
-    expect(down.checks["database:responseTime"]![0]!.status).toBe("fail");
+    // PostgreSQL is shared by every instance: readiness warns (200), the routes that need it answer 503.
+    const down = await pollUntil(ready, (r) => r.checks["database:responseTime"]![0]!.status !== "pass");
+    expect(down.status).toBe(200);
+    expect(down.checks["database:responseTime"]![0]!.status).toBe("warn");
     expect(down.checks["kv:responseTime"]![0]!.status).toBe("pass");
     await phase(seen((o) => o.sent > cut && o.status === 503, NEEDS_DATABASE));
     await sleep(1_000);

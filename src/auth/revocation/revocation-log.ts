@@ -62,6 +62,8 @@ export class RevocationLog {
   private readonly missingSince = new Map<number, number>();
   private running: Promise<void> | undefined;
   private next: Promise<void> | undefined;
+  /** Whether a first load completed; until then a sync is a load (the counter may be far above 0). */
+  private loaded = false;
 
   constructor(
     private readonly kv: KvStore,
@@ -108,7 +110,11 @@ export class RevocationLog {
     this.prune(now);
   }
 
-  /** A sync that starts after this call (see the module comment); rejects when kv fails. */
+  /**
+   * A sync that starts after this call (see the module comment); rejects when
+   * kv fails. Before a first load has succeeded (the store was down at start)
+   * it loads instead, walking down from the counter as `load` does.
+   */
   syncAfterNow(): Promise<void> {
     if (!this.running) {
       this.running = this.runSync();
@@ -156,9 +162,11 @@ export class RevocationLog {
     this.applied = Math.max(this.applied, floor);
     for (const n of [...this.received]) if (n <= this.applied) this.received.delete(n);
     this.advance();
+    this.loaded = true;
   }
 
   private async sync(): Promise<void> {
+    if (!this.loaded) return this.load();
     const epoch = Number((await this.kv.get(EPOCH_KEY)) ?? 0);
     if (epoch < this.applied) {
       // The store lost its state (flushed or failed over without persistence): start over from its counter.

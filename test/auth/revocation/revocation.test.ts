@@ -4,7 +4,8 @@
  * revoked session is refused on the other instance as soon as `revoke`
  * resolves, without a database query and whether or not its message arrives;
  * late starters load what is in force; concurrent checks share one kv read;
- * revocations expire with the token lifetime; a kv outage fails closed.
+ * revocations expire with the token lifetime; a kv outage fails closed once
+ * past the staleness bound (staleness.test.ts).
  */
 import { describe, expect, it } from "vitest";
 import { REVOCATIONS_CHANNEL } from "../../../src/auth/revocation/index.js";
@@ -116,10 +117,10 @@ describe.each(testModes())("revocation list (%s)", (mode) => {
     expect(await b.isRevoked(`after-reset-${mode}`)).toBe(true);
   });
 
-  it("fails closed when the kv store cannot be read", async () => {
+  it("fails closed when the kv store cannot be read and no staleness is allowed (staleness.test.ts: the bound)", async () => {
     const kv = fx.stores.runtimes[0].kv;
     let down = false;
-    const l = await list(fx.stores.runtimes[0], { kv: wrap(kv, { get: (key: string) => (down ? Promise.reject(new Error("connection refused")) : kv.get(key)) }) });
+    const l = await list(fx.stores.runtimes[0], { staleMaxMs: 0, kv: wrap(kv, { get: (key: string) => (down ? Promise.reject(new Error("connection refused")) : kv.get(key)) }) });
     down = true;
     expect(await codeOf(l.assertNotRevoked("any"))).toBe("SERVICE_UNAVAILABLE");
   });

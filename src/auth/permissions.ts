@@ -36,6 +36,7 @@ export const PERMISSIONS = [
   "usage:read",
   "webhooks:read",
   "webhooks:write",
+  "keys:read",
 ] as const;
 
 export type BuiltInPermission = (typeof PERMISSIONS)[number];

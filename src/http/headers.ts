@@ -40,6 +40,24 @@ export function docsCspDirectives(publicOrigin: string): Readonly<Record<string,
   });
 }
 
+/**
+ * CSP of the web console under `/console` (a single-page app built by Vite):
+ * its own scripts and stylesheets only, no inline code or `eval`, images from
+ * itself and `data:` (the TOTP QR code arrives as a data URL), API calls to its
+ * own origin, never framed.
+ */
+export const CONSOLE_CSP_DIRECTIVES: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  "default-src": ["'self'"],
+  "script-src": ["'self'"],
+  "style-src": ["'self'"],
+  "img-src": ["'self'", "data:"],
+  "connect-src": ["'self'"],
+  "frame-ancestors": ["'none'"],
+  "base-uri": ["'none'"],
+  "form-action": ["'self'"],
+  "object-src": ["'none'"],
+});
+
 /** Serializes CSP directives (`name value value; name value`), CSP3 §2.2.1. */
 export function serializeCsp(directives: Readonly<Record<string, readonly string[]>>): string {
   return Object.entries(directives)

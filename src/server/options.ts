@@ -41,6 +41,8 @@ export interface RampartRoutes {
   openapi?: boolean | { ui?: boolean };
   /** `GET /metrics` (bearer token; not mounted when METRICS_PORT is set). Default off (metrics are still collected). */
   metrics?: boolean;
+  /** The web console at `/console` (built by `npm run build`; it calls the identity, API-key, GDPR, quota, audit, webhook and admin groups). Default off. */
+  console?: boolean;
 }
 
 /** The route groups of an app that mounts none beyond identity. */
@@ -55,6 +57,7 @@ export const DEFAULT_ROUTES: Readonly<Required<RampartRoutes>> = Object.freeze({
   quotas: false,
   openapi: false,
   metrics: false,
+  console: false,
 });
 
 /** Every route group on: the standalone server (`rampart serve`, `buildApp`). */
@@ -69,6 +72,7 @@ export const ALL_ROUTES: Readonly<Required<RampartRoutes>> = Object.freeze({
   quotas: true,
   openapi: true,
   metrics: true,
+  console: true,
 });
 
 export interface RampartOptions {

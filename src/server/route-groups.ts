@@ -8,6 +8,7 @@ import fp from "fastify-plugin";
 import { adminUserRoutes as adminUsers, apiKeyRoutes as apiKeys, identityRoutes as identity } from "../auth/routes/index.js";
 import { jwksPlugin as jwks } from "../auth/tokens/plugin.js";
 import { auditRoutes as audit } from "../audit/routes.js";
+import { consolePlugin as consoleApp } from "../console/plugin.js";
 import { fileRoutes as files } from "../files/routes.js";
 import { gdprRoutes as gdpr } from "../gdpr/routes.js";
 import { healthPlugin as health } from "../health/plugin.js";
@@ -31,5 +32,7 @@ export const auditRoutes = fp(audit, meta("rampart-audit-routes", ["rampart-auth
 export const quotaRoutes = fp(quotas, meta("rampart-quota-routes", ["rampart-auth", "rampart-quotas"]));
 /** `/files`. */
 export const fileRoutes = fp(files, meta("rampart-file-routes", ["rampart-auth", "rampart-quotas"]));
+/** The web console: `/console` (the built single-page app), `/reset-password` and `/verify-email` leading to it. */
+export const consoleRoutes = fp(consoleApp, meta("rampart-console"));
 /** `/me/export`, `DELETE /me`, `/me/consents`, `/admin/users/:id/export`, `DELETE /admin/users/:id`. */
 export const gdprRoutes = fp(gdpr, meta("rampart-gdpr-routes", ["rampart-auth"]));

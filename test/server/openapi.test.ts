@@ -44,6 +44,7 @@ const IDENTITY_TABLE: Record<string, string[]> = {
   "GET /v1/admin/audit": ["audit:read"],
   "GET /v1/admin/usage": ["usage:read"],
   "GET /v1/admin/webhooks": ["webhooks:read"],
+  "GET /v1/admin/keys": ["keys:read"],
 };
 
 const ERROR_STATUSES = ["400", "401", "403", "429"];

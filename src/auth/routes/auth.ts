@@ -1,9 +1,17 @@
-/** Routes: register, login, MFA verify, refresh, logout, sessions, passwords. */
+/**
+ * Routes: register, login, MFA verify, refresh, logout, sessions, passwords.
+ * Login, MFA verify, refresh and logout also speak the console's cookie mode
+ * (flows/console-session.ts): same routes, same bodies, the refresh token in an
+ * HttpOnly cookie instead of the JSON.
+ */
 import { Type } from "@sinclair/typebox";
-import type { FastifyPluginAsync, FastifyRequest } from "fastify";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import { RampartError } from "../../errors/index.js";
 import { Envelope, ok } from "../../server/envelope.js";
 import type { Identity } from "../identity.js";
-import { login, verifyMfa } from "../flows/login.js";
+import type { TokenPair as IssuedPair } from "../flows/common.js";
+import { assertSameOriginConsole, clearedRefreshCookie, CONSOLE_HEADER, cookieModeSettings, refreshCookie, refreshTokenFromCookie, wantsCookieMode, type CookieModeRequest } from "../flows/console-session.js";
+import { login, verifyMfa, type LoginResult } from "../flows/login.js";
 import { changePassword, forgotPassword, resetPassword } from "../flows/password.js";
 import { signUp } from "../flows/register.js";
 import { deleteSession, logout, logoutAll, refresh } from "../flows/sessions.js";
@@ -19,7 +27,37 @@ export function clientInfo(request: FastifyRequest): ClientInfo {
 const tags = ["auth"];
 const bearer = [{ bearer: [] }];
 
+/** A token pair in cookie mode: the refresh token went into the cookie. */
+const CookieTokenPair = Type.Omit(TokenPair, ["refreshToken"], { description: "With `X-Rampart-Console: 1`: the refresh token is in the `rampart_refresh` cookie, not here." });
+const ConsoleHeaders = Type.Object({ [CONSOLE_HEADER]: Type.Optional(Type.Literal("1", { description: "Cookie mode (the web console): see docs/identity.md, Browser sessions." })) });
+
+function cookieRequest(request: FastifyRequest): CookieModeRequest {
+  const header = (name: string) => {
+    const v = request.headers[name];
+    return typeof v === "string" ? v : undefined;
+  };
+  return { consoleHeader: header(CONSOLE_HEADER), origin: header("origin"), ownOrigin: `${request.protocol}://${request.host}`, cookie: header("cookie") };
+}
+
 export const authRoutes: FastifyPluginAsync<{ identity: Identity }> = async (app, { identity }) => {
+  const cookieMode = cookieModeSettings(identity.runtime.config);
+  // The cookie goes only to the refresh route; logout clears it by the same path.
+  const refreshPath = `${app.prefix}/auth/refresh`;
+  const cookieMaxAge = identity.runtime.config.refreshTokenTtlDays * 86_400;
+  /** Checks a cookie-mode request's origin (403 otherwise); whether the request is in cookie mode. */
+  const consoleMode = (request: FastifyRequest): boolean => {
+    const req = cookieRequest(request);
+    if (!wantsCookieMode(req)) return false;
+    assertSameOriginConsole(cookieMode, req);
+    return true;
+  };
+  /** In cookie mode: the refresh token goes into the cookie and out of the body. */
+  const deliver = (reply: FastifyReply, inCookieMode: boolean, result: LoginResult): LoginResult | Omit<IssuedPair, "refreshToken"> => {
+    if (!inCookieMode || "mfaRequired" in result) return result;
+    const { refreshToken, ...rest } = result;
+    reply.header("set-cookie", refreshCookie(cookieMode, refreshPath, refreshToken, cookieMaxAge));
+    return rest;
+  };
   app.post(
     "/auth/register",
     {
@@ -53,29 +91,68 @@ export const authRoutes: FastifyPluginAsync<{ identity: Identity }> = async (app
         tags,
         summary: "Log in with email and password",
         description: "Returns tokens, or `{mfaRequired, mfaToken}` when MFA is on. Unknown email and wrong password give the same 401 in the same time.",
+        headers: ConsoleHeaders,
         body: Type.Object({ email: Email, password: Password }, { additionalProperties: false }),
-        response: { 200: Envelope(Type.Union([TokenPair, MfaRequired])) },
+        response: { 200: Envelope(Type.Union([TokenPair, MfaRequired, CookieTokenPair])) },
       },
     },
-    async (request) => ok(request, await login(identity, request.body as { email: string; password: string }, clientInfo(request))),
+    async (request, reply) => {
+      const inCookieMode = consoleMode(request);
+      return ok(request, deliver(reply, inCookieMode, await login(identity, request.body as { email: string; password: string }, clientInfo(request))));
+    },
   );
 
   app.post(
     "/auth/mfa/verify",
-    { config: { rateLimit: { policy: "login" } }, schema: { tags, summary: "Second login step: TOTP or backup code", body: Type.Object({ mfaToken: OpaqueToken, code: Code }, { additionalProperties: false }), response: { 200: Envelope(TokenPair) } } },
-    async (request) => ok(request, await verifyMfa(identity, request.body as { mfaToken: string; code: string })),
+    {
+      config: { rateLimit: { policy: "login" } },
+      schema: { tags, summary: "Second login step: TOTP or backup code", headers: ConsoleHeaders, body: Type.Object({ mfaToken: OpaqueToken, code: Code }, { additionalProperties: false }), response: { 200: Envelope(Type.Union([TokenPair, CookieTokenPair])) } },
+    },
+    async (request, reply) => {
+      const inCookieMode = consoleMode(request);
+      return ok(request, deliver(reply, inCookieMode, await verifyMfa(identity, request.body as { mfaToken: string; code: string })));
+    },
   );
 
   app.post(
     "/auth/refresh",
-    { schema: { tags, summary: "Rotate a refresh token for a new pair", body: Type.Object({ refreshToken: OpaqueToken }, { additionalProperties: false }), response: { 200: Envelope(TokenPair) } } },
-    async (request) => ok(request, await refresh(identity, (request.body as { refreshToken: string }).refreshToken)),
+    {
+      schema: {
+        tags,
+        summary: "Rotate a refresh token for a new pair",
+        description: "`refreshToken` is required, except in cookie mode (`X-Rampart-Console: 1` from the console's origin), where the `rampart_refresh` cookie carries it and the new one is set there.",
+        headers: ConsoleHeaders,
+        body: Type.Object({ refreshToken: Type.Optional(OpaqueToken) }, { additionalProperties: false }),
+        response: { 200: Envelope(Type.Union([TokenPair, CookieTokenPair])) },
+      },
+    },
+    async (request, reply) => {
+      const bodyToken = (request.body as { refreshToken?: string }).refreshToken;
+      const req = cookieRequest(request);
+      // A request that would be authenticated by the cookie is a cookie-mode request, header or not.
+      const usesCookie = bodyToken === undefined && refreshTokenFromCookie(req.cookie) !== undefined;
+      if (!usesCookie && !wantsCookieMode(req)) {
+        if (bodyToken === undefined) throw new RampartError("VALIDATION_FAILED", { details: { fields: [{ path: "body.refreshToken", message: "must have required property 'refreshToken'" }] } });
+        return ok(request, await refresh(identity, bodyToken));
+      }
+      assertSameOriginConsole(cookieMode, req);
+      const token = bodyToken ?? refreshTokenFromCookie(req.cookie);
+      if (token === undefined) throw new RampartError("UNAUTHENTICATED", { message: "No console session; sign in again." });
+      try {
+        return ok(request, deliver(reply, true, await refresh(identity, token)));
+      } catch (err) {
+        // A spent or revoked session: the browser should stop sending its cookie.
+        reply.header("set-cookie", clearedRefreshCookie(cookieMode, refreshPath));
+        throw err;
+      }
+    },
   );
 
   app.post(
     "/auth/logout",
     { config: { noBody: true }, preHandler: guard(), schema: { tags, security: bearer, summary: "End the current session", response: { 200: Envelope(Type.Object({ loggedOut: Type.Boolean() })) } } },
-    async (request) => {
+    async (request, reply) => {
+      if (consoleMode(request)) reply.header("set-cookie", clearedRefreshCookie(cookieMode, refreshPath));
       const p = principalOf(request);
       if (p.sessionId) await logout(identity, p.userId, p.sessionId);
       return ok(request, { loggedOut: p.sessionId !== undefined });

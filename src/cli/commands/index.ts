@@ -8,5 +8,6 @@ import { secretsCommand } from "./secrets.js";
 import { usersCommand } from "./users.js";
 import { serveCommand } from "./serve.js";
 import { preflightCommand } from "./preflight.js";
+import { loadtestCommand } from "./loadtest.js";
 
-export const commands: Command[] = [serveCommand, migrateCommand, configCommand, secretsCommand, keysCommand, usersCommand, auditCommand, preflightCommand];
+export const commands: Command[] = [serveCommand, migrateCommand, configCommand, secretsCommand, keysCommand, usersCommand, auditCommand, preflightCommand, loadtestCommand];

@@ -4,8 +4,10 @@
  * pino's path redaction for fields that are secret by name (headers, body
  * fields), and the SecretRedactor for secret values wherever they appear.
  */
+import { createRequire } from "node:module";
 import pino, { type DestinationStream, type Logger } from "pino";
-import pretty from "pino-pretty";
+import type PinoPretty from "pino-pretty";
+import { OptionalPackageMissing } from "../config/optional-package.js";
 import { currentContext } from "../context/request-context.js";
 import { REDACTED, type SecretRedactor } from "./redactor.js";
 
@@ -107,10 +109,26 @@ function isoTime(): string {
   return lastTime;
 }
 
+/**
+ * pino-pretty, a development convenience, is an optional peer package: a
+ * deployment logs JSON and never installs it. Loaded synchronously (it is
+ * CommonJS) because a logger is made before anything else starts.
+ */
+function loadPretty(): typeof PinoPretty | undefined {
+  try {
+    return createRequire(import.meta.url)("pino-pretty") as typeof PinoPretty;
+  } catch (err) {
+    if ((err as { code?: unknown }).code === "MODULE_NOT_FOUND" && (err as Error).message.includes("'pino-pretty'")) return undefined;
+    throw err;
+  }
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   const { redactor } = options;
+  const pretty = options.format === "pretty" ? loadPretty() : undefined;
+  if (options.format === "pretty" && pretty === undefined) throw new OptionalPackageMissing("LOG_FORMAT=pretty", "pino-pretty");
   const destination: DestinationStream =
-    options.format === "pretty"
+    pretty !== undefined
       ? pretty({ destination: options.destination ?? 1, sync: true, colorize: options.destination === undefined && process.stdout.isTTY, translateTime: "HH:MM:ss.l", ignore: "pid,hostname" })
       : (options.destination ?? stdoutDestination());
   return pino(
@@ -134,7 +152,8 @@ export function createLogger(options: LoggerOptions): Logger {
   );
 }
 
+/** `auto`: pretty on a terminal in development when pino-pretty is installed, JSON otherwise. */
 export function resolveLogFormat(format: "auto" | "json" | "pretty", nodeEnv: string): "json" | "pretty" {
   if (format !== "auto") return format;
-  return nodeEnv === "development" && process.stdout.isTTY ? "pretty" : "json";
+  return nodeEnv === "development" && process.stdout.isTTY && loadPretty() !== undefined ? "pretty" : "json";
 }

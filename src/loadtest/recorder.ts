@@ -10,8 +10,7 @@
  * reset once the clock has passed it (samples arrive in completion order),
  * so an hour of soak costs a few kilobytes per minute, not a histogram per second.
  */
-import type { Histogram } from "hdr-histogram-js";
-import { hdr } from "./packages.js";
+import { hdr, type Histogram } from "./packages.js";
 import type { Phase } from "./shape.js";
 
 export type Outcome = "ok" | "expected" | "error";

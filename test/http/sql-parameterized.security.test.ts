@@ -36,11 +36,17 @@ const ALLOWED: Allowed[] = [
     why: "Kysely-compiled text with its parameters as bind values",
   },
   {
-    file: "src/db/database.ts",
+    file: "src/db/postgres-pool.ts",
     line: /client\.query\(text, parameters as unknown\[\]\)\.then\(undefined, rethrow\)/,
     // The pool adapter under Kysely's PostgreSQL driver (it reclassifies connection failures): the
     // text is Kysely's compiled query, the values go separately.
     why: "Kysely-compiled text with its parameters as bind values",
+  },
+  {
+    file: "src/db/migrate.ts",
+    line: /sql\.table\(table\)/,
+    // The name of Rampart's or the app's migration table: a constant of TABLES in the same file, never input.
+    why: "a migration table name from a constant",
   },
 ];
 

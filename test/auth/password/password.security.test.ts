@@ -9,7 +9,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { createInlineStrengthEstimator, createPasswordPolicy } from "../../../src/auth/password/index.js";
 import { isRampartError } from "../../../src/errors/index.js";
-import { FLOOR, hasherWith, median } from "./helpers.js";
+import { FLOOR, hasherWith } from "./helpers.js";
 
 const estimator = createInlineStrengthEstimator();
 afterAll(() => estimator.close());
@@ -76,7 +76,7 @@ describe("NFKC normalization", () => {
 });
 
 describe("unknown users cost what known users cost", () => {
-  it("dummyVerify's median argon2 time is within 25% of verify's (30 interleaved runs each)", async () => {
+  it("dummyVerify's fastest argon2 time is within 25% of verify's (30 interleaved runs each)", async () => {
     // The hashing thread's own computing time of each call (the hasher's observations): what an
     // attacker's timing measures once the queue is empty, without the event loops' scheduling noise.
     const computed: { op: string; ms: number }[] = [];
@@ -93,7 +93,9 @@ describe("unknown users cost what known users cost", () => {
     const real = computed.filter((c) => c.op === "verify").map((c) => c.ms);
     const dummy = computed.filter((c) => c.op === "dummy").map((c) => c.ms);
     expect([real.length, dummy.length]).toEqual([30, 30]);
-    const ratio = median(dummy) / median(real);
+    // The fastest of each: other work on the machine only ever adds time, so the minimum is the
+    // computation's own cost, where a median under load drifts by a third between two runs.
+    const ratio = Math.min(...dummy) / Math.min(...real);
     expect(ratio).toBeGreaterThan(0.75);
     expect(ratio).toBeLessThan(1.25);
   });

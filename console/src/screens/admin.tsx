@@ -6,19 +6,13 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useId, useMemo, useState, type ChangeEvent, type ReactNode } from "react";
 import { useSearchParams } from "react-router";
-import { api, download } from "../api";
+import { api, download, type PublicUser } from "../api";
 import { BarChart } from "../chart";
 import { useSession } from "../session";
 import { Confirm, ErrorNote, Field, formatDate, Loading, Notice, onSubmit } from "../ui";
 
-interface AdminUser {
-  id: string;
-  email: string;
-  name: string | null;
-  roles: string[];
-  mfaEnabled: boolean;
-  emailVerified: boolean;
-  createdAt: string;
+/** A user as the admin list shows it: the public profile plus its state. */
+interface AdminUser extends PublicUser {
   status: string;
   updatedAt: string;
   locked: boolean;

@@ -6,7 +6,7 @@ import tseslint from "typescript-eslint";
 const FASTIFY_GLUE = ["src/server/**", "src/cli/**", "src/**/plugin.ts", "src/**/routes.ts", "src/**/routes/**", "src/**/schemas.ts"];
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "coverage/**", ".rampart/**"] },
+  { ignores: ["dist/**", "node_modules/**", "coverage/**", ".rampart/**", ".stryker-tmp/**", "reports/**", ".coverage-children/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

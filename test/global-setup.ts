@@ -15,11 +15,14 @@ import { randomBytes } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
+import type { TestProject } from "vitest/node";
 import pg from "pg";
 import { Redis } from "ioredis";
 import { loadConfig } from "../src/config/index.js";
 import { migrateToLatest, openDatabase } from "../src/db/index.js";
+import { CHILD_COVERAGE_ENV } from "./helpers/process.js";
 
 export const PGDATA_TEMPLATE_ENV = "RAMPART_TEST_PGDATA_TEMPLATE";
 /** The migrated embedded cluster (PGDATA_TEMPLATE_ENV is the unmigrated one). */
@@ -27,7 +30,21 @@ export const PGDATA_MIGRATED_ENV = "RAMPART_TEST_PGDATA_MIGRATED";
 /** The migrated PostgreSQL template database, with the services. */
 export const PG_TEMPLATE_DB_ENV = "RAMPART_TEST_PG_TEMPLATE";
 
-export default async function setup(): Promise<() => void> {
+/**
+ * Where children write their coverage during a coverage run (scripts/coverage.mjs reads it):
+ * .coverage-children, or DIR/children with RAMPART_COVERAGE_DIR=DIR (a run of a few files
+ * beside another, with `--coverage.reportsDirectory=DIR/workers`).
+ */
+const CHILD_COVERAGE_DIR = process.env.RAMPART_COVERAGE_DIR ? join(process.env.RAMPART_COVERAGE_DIR, "children") : fileURLToPath(new URL("../.coverage-children", import.meta.url));
+
+export default async function setup(project: TestProject): Promise<() => void> {
+  if (project.config.coverage.enabled) {
+    // Child processes (the CLI, served instances) are measured too: test/helpers/process.ts
+    // gives them NODE_V8_COVERAGE pointing here.
+    rmSync(CHILD_COVERAGE_DIR, { recursive: true, force: true });
+    mkdirSync(CHILD_COVERAGE_DIR, { recursive: true });
+    process.env[CHILD_COVERAGE_ENV] = CHILD_COVERAGE_DIR;
+  }
   const dbUrl = process.env.TEST_DATABASE_URL;
   const redisUrl = process.env.TEST_REDIS_URL;
   if (process.env.CI === "true" && (!dbUrl || !redisUrl)) {

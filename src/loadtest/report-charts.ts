@@ -30,6 +30,9 @@ interface PageWindow {
   uPlot: new (options: object, data: (number | null)[][], target: PageElement) => object;
 }
 
+// The function runs only in the report's page (test/loadtest/report.test.ts draws it in Chromium),
+// where Node's coverage cannot see it.
+/* v8 ignore start -- @preserve */
 /** Draws the latency and throughput charts; marks `body[data-charts-ready]` with how many it drew. */
 export function drawCharts(win: PageWindow): void {
   const data = JSON.parse(win.document.getElementById("loadtest-data")?.textContent ?? "{}") as ChartData;
@@ -65,3 +68,4 @@ export function drawCharts(win: PageWindow): void {
   );
   win.document.body.dataset.chartsReady = "2";
 }
+/* v8 ignore stop -- @preserve */

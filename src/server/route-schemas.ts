@@ -32,12 +32,12 @@ export class RouteSchemaError extends Error {
 }
 
 /** Follows `$ref`s: `#/...` inside the part's own schema, `id`, `id#` and `id#/...` to schemas added with addSchema. */
-function resolverFor(app: FastifyInstance | undefined, root: unknown): SchemaResolver {
+function resolverFor(app: FastifyInstance, root: unknown): SchemaResolver {
   return (ref) => {
     const hash = ref.indexOf("#");
     const id = hash === -1 ? ref : ref.slice(0, hash);
     const fragment = hash === -1 ? "" : ref.slice(hash + 1);
-    let target: unknown = id === "" ? root : app?.getSchema(id);
+    let target: unknown = id === "" ? root : app.getSchema(id);
     for (const seg of fragment.split("/").slice(1)) {
       if (typeof target !== "object" || target === null) return undefined;
       target = (target as Record<string, unknown>)[seg.replace(/~1/g, "/").replace(/~0/g, "~")];
@@ -62,7 +62,7 @@ function requestParts(schema: Record<string, unknown>): [string, unknown][] {
   return parts;
 }
 
-export function checkRouteSchemas(this: FastifyInstance | void, route: RouteOptions): void {
+export function checkRouteSchemas(this: FastifyInstance, route: RouteOptions): void {
   if (!PRODUCT_PREFIXES.some((p) => route.url.startsWith(p))) return;
   const methods = Array.isArray(route.method) ? route.method : [route.method];
   if (methods.every((m) => m === "HEAD")) return; // Fastify's automatic HEAD twin of a GET
@@ -74,11 +74,10 @@ export function checkRouteSchemas(this: FastifyInstance | void, route: RouteOpti
   }
   if (route.url.includes(":") && !schema.params) throw new RouteSchemaError(`route ${where} has path parameters but no params schema`);
 
-  const app = this ?? undefined;
   const problems: string[] = [];
   for (const [part, partSchema] of requestParts(schema)) {
     if (part.startsWith("body") && route.config?.rawBody) continue;
-    for (const v of requestSchemaViolations(partSchema, resolverFor(app, partSchema))) problems.push(`${part}${v.pointer === "" ? "" : `#${v.pointer}`} ${v.problem}`);
+    for (const v of requestSchemaViolations(partSchema, resolverFor(this, partSchema))) problems.push(`${part}${v.pointer === "" ? "" : `#${v.pointer}`} ${v.problem}`);
   }
   if (problems.length > 0) throw new RouteSchemaError(`route ${where}: ${problems.join("; ")} (docs/validation.md)`);
 }

@@ -12,7 +12,7 @@ import { testModes } from "../helpers/modes.js";
 describe.each(testModes())("closing the app during logins (%s)", (mode) => {
   it("finishes the computing login and refuses the queued ones with 503", async () => {
     // One hashing thread and slow hashes, so the queue is observable.
-    const t = await createTestApp(mode, { env: { ARGON2_MAX_CONCURRENCY: "1", ARGON2_ITERATIONS: "12" } });
+    const t = await createTestApp(mode, { env: { ARGON2_MAX_CONCURRENCY: "1", ARGON2_MEMORY_KIB: "19456", ARGON2_ITERATIONS: "12" } });
     let closed = false;
     try {
       const creds = credentials();

@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { createTestEnv } from "../helpers/modes.js";
 import { runCli } from "../helpers/process.js";
 
 // Each case spawns the CLI (tsx + the embedded database): slow on a loaded machine.
@@ -25,6 +26,48 @@ describe("rampart CLI", { timeout: 120_000 }, () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toContain(`Usage: rampart ${c}`);
     }
+  });
+
+  it("--version and -v print the package's version; no command prints the usage and exits 2", async () => {
+    const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    for (const flag of ["--version", "-v"]) {
+      const r = await runCli([flag], {});
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`${version}\n`);
+    }
+    const none = await runCli([], {});
+    expect(none.code).toBe(2);
+    expect(none.stdout).toMatch(/^Usage: rampart <command> \[options\]$/m);
+  });
+
+  it("a usage error prints the command's usage after the reason", async () => {
+    const r = await runCli(["keys", "retire"], {});
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^rampart keys: retire takes one version number\n\nUsage: rampart keys status\n/);
+  });
+
+  it("serve in production refuses an unsafe configuration, listing the problems and pointing to preflight", async () => {
+    const r = await runCli(["serve"], { NODE_ENV: "production", RAMPART_DATA_DIR: tmp() });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^rampart serve: .+/);
+    expect(r.stderr).toContain("Run `rampart preflight` to check a configuration; docs/preflight.md lists what production refuses.\n");
+  });
+
+  it("an embedded database in use by a live process is refused in one line, and nothing is changed", async () => {
+    const dir = tmp();
+    // This test's process holds the lock, as a running `rampart serve` would.
+    writeFileSync(join(dir, "pgdata.lock"), String(process.pid));
+    const r = await runCli(["migrate"], { RAMPART_DATA_DIR: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`rampart migrate: the embedded database is in use by process ${process.pid} (${join(dir, "pgdata.lock")}); stop it first\n`);
+    expect(readFileSync(join(dir, "pgdata.lock"), "utf8")).toBe(String(process.pid));
+  });
+
+  it("with automatic migration off, a command on an unmigrated database names the pending migrations", async () => {
+    const empty = await createTestEnv("embedded", { RAMPART_AUTO_MIGRATE: "false" }, { schema: "empty" });
+    const r = await runCli(["keys", "status"], empty.env).finally(() => empty.cleanup());
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^rampart keys: the database has \d+ pending migration\(s\) \(0001-foundation[^)]*\); run `rampart migrate` first\n$/);
   });
 
   it("an unknown command or option is a usage error (exit 2)", async () => {

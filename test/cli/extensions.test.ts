@@ -23,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/index.js";
 import { openDatabase } from "../../src/db/index.js";
 import { createTestEnv, testModes, type TestEnv } from "../helpers/modes.js";
-import { ROOT, runCli, spawnTs } from "../helpers/process.js";
+import { childCoverageEnv, ROOT, runCli, spawnTs } from "../helpers/process.js";
 
 /** As an operator sets it: a path relative to the current directory (the repository root here). */
 const EXTENSIONS = "./test/fixtures/rampart-extensions.mjs";
@@ -248,7 +248,7 @@ describe("rampart CLI with the app's extensions (RAMPART_EXTENSIONS)", { timeout
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
     const child = spawn(process.execPath, ["--import", tsx, join(ROOT, "src/cli/main.ts"), "secrets", "check", "app-api-token"], {
       cwd,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", RAMPART_EXTENSIONS: "acme-rampart-extensions", RAMPART_SECRETS: `jsonfile:${file}` },
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...childCoverageEnv(), RAMPART_EXTENSIONS: "acme-rampart-extensions", RAMPART_SECRETS: `jsonfile:${file}` },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";

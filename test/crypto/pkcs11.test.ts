@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKeyring, DecryptionFailed, type Keyring } from "../../src/crypto/index.js";
 import { Pkcs11Session } from "../../src/crypto/kek/pkcs11-session.js";
 import { createTestEnv, type TestEnv } from "../helpers/modes.js";
+import { childCoverageEnv } from "../helpers/process.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
 import { initSoftHsmToken, SOFTHSM_MODULE } from "../helpers/softhsm.js";
 import { MemorySecrets, randomKeySecret } from "./helpers.js";
@@ -80,7 +81,7 @@ describe("pkcs11 KEK with SoftHSM2", () => {
       { ct: personal, context: ctx, subject: "user-1" },
     ];
     const child = execFile(process.execPath, ["--import", "tsx", "test/crypto/fixtures/pkcs11-decrypt.ts"], {
-      env: { ...process.env, ...pkcs11Env, TEST_PKCS11_PIN: PIN, LOG_LEVEL: "silent" },
+      env: { ...process.env, ...childCoverageEnv(), ...pkcs11Env, TEST_PKCS11_PIN: PIN, LOG_LEVEL: "silent" },
       timeout: 60_000,
     });
     child.stdin!.end(JSON.stringify(items));

@@ -149,5 +149,25 @@ describe.each(testModes())("app migrations (%s)", (mode) => {
     expect(await pendingMigrations(db.kysely)).toEqual([]);
     expect(await pendingAppMigrations(db.kysely, broken)).toEqual(["0001-half"]);
     await expect(migrateToLatest(db.kysely, { "0002-x": {} as Migration })).rejects.toThrow("app migration '0002-x' has no up(db) function");
+    const up = async () => undefined;
+    await expect(migrateToLatest(db.kysely, { " ": { up } })).rejects.toThrow(new TypeError("an app migration name must not be empty"));
+    await expect(migrateToLatest(db.kysely, { "0002-x": { up, down: "drop table app_half" } as unknown as Migration })).rejects.toThrow("app migration '0002-x': down must be a function");
+    expect(await pendingAppMigrations(db.kysely, { "0002-x": { up, down: up } })).toEqual(["0002-x"]);
+  });
+
+  it("a migration that throws something other than an Error is named with what it threw", async () => {
+    const env = await createTestEnv(mode);
+    cleanups.push(() => env.cleanup());
+    const db = await openDatabase(env.config);
+    cleanups.push(() => db.close());
+    const throwing: AppMigrations = {
+      "0001-odd": {
+        up: async () => {
+          throw "disk full";
+        },
+      },
+    };
+    await expect(migrateToLatest(db.kysely, throwing)).rejects.toThrow(new Error("app migration 0001-odd failed: disk full"));
+    expect(await pendingAppMigrations(db.kysely, throwing)).toEqual(["0001-odd"]);
   });
 });

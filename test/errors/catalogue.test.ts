@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { errorCatalogue, errorCodes } from "../../src/errors/index.js";
+import { docsAnchor, errorCatalogue, errorCodes } from "../../src/errors/index.js";
 
 const doc = readFileSync(new URL("../../docs/errors.md", import.meta.url), "utf8");
 
@@ -18,6 +18,16 @@ describe("error catalogue and docs/errors.md", () => {
       expect(row!.message).toBe(errorCatalogue[code].message);
       expect(row!.anchor).toBe(code.toLowerCase());
       expect(sections.has(code), `docs/errors.md has no section for ${code}`).toBe(true);
+    }
+  });
+
+  it("gives every code a docs anchor that resolves to its section of docs/errors.md", () => {
+    const sectionAnchors = new Set([...doc.matchAll(/^## ([a-z_]+)$/gm)].map((m) => m[1]!));
+    for (const code of errorCodes) {
+      const [file, anchor] = docsAnchor(code).split("#");
+      expect(readFileSync(new URL(`../../${file}`, import.meta.url), "utf8")).toBe(doc);
+      expect(sectionAnchors.has(anchor!), `${docsAnchor(code)} names no section`).toBe(true);
+      expect(rows.get(code)?.anchor).toBe(anchor);
     }
   });
 

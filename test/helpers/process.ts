@@ -13,10 +13,25 @@ export interface Spawned {
   waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
 }
 
+/**
+ * The directory where child processes write their coverage while the suite
+ * runs with coverage (test/global-setup.ts sets it; scripts/coverage.mjs adds
+ * the files to the report). childCoverageEnv() is spread into the environment
+ * of every child that runs Rampart's code, so the CLI and served processes are
+ * measured: NODE_OPTIONS preloads child-coverage.mjs, in the child and in any
+ * process it starts in turn (a cluster's workers).
+ */
+export const CHILD_COVERAGE_ENV = "RAMPART_CHILD_COVERAGE_DIR";
+const CHILD_COVERAGE_PRELOAD = fileURLToPath(new URL("./child-coverage.mjs", import.meta.url));
+export function childCoverageEnv(): Record<string, string> {
+  const dir = process.env[CHILD_COVERAGE_ENV];
+  return dir ? { [CHILD_COVERAGE_ENV]: dir, NODE_OPTIONS: `--import ${CHILD_COVERAGE_PRELOAD}` } : {};
+}
+
 export function spawnTs(script: string, args: string[], env: Record<string, string>): Spawned {
   const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...childCoverageEnv(), ...env },
     stdio: ["pipe", "pipe", "pipe"],
   });
   let out = "";

@@ -13,7 +13,8 @@ export const PUBLIC_URL = "https://api.example.test";
  * Settings that production accepts: real key material from the `env` secrets
  * provider (`RAMPART_SECRET_<NAME>`, one key as 64 hex characters and one as
  * unpadded base64url, the two encodings src/crypto/key-secrets.ts accepts), an
- * https public URL, SMTP, rate limiting on, argon2 at its defaults (the floor).
+ * https public URL, SMTP, rate limiting on, argon2 at its defaults (the floor; set here because
+ * createTestEnv lowers them outside production, and these settings may be spread over its env).
  */
 export function productionSettings(): Record<string, string> {
   return {
@@ -21,6 +22,8 @@ export function productionSettings(): Record<string, string> {
     RAMPART_PUBLIC_URL: PUBLIC_URL,
     SMTP_URL: "smtp://mailer:pw-for-tests@127.0.0.1:2525",
     RATE_LIMIT_ENABLED: "true",
+    ARGON2_MEMORY_KIB: "19456",
+    ARGON2_ITERATIONS: "2",
     RAMPART_SECRETS: "env",
     RAMPART_SECRET_MASTER_KEY: randomBytes(32).toString("hex"),
     RAMPART_SECRET_BLIND_INDEX_KEY: randomBytes(32).toString("base64url"),

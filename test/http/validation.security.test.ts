@@ -63,6 +63,52 @@ describe("request-schema rules", () => {
     expect(requestSchemaViolations(Type.Object({ n: Type.Ref("Name") }, { additionalProperties: false }), (ref) => shared[ref]).map((v) => v.pointer)).toEqual(["/properties/n"]);
     expect(requestSchemaViolations({ $ref: "Missing#" })[0]!.problem).toMatch(/not a shared schema/);
   });
+
+  it("checks a plain JSON schema too: type lists, types implied by their keywords, tuples, patterns and conditionals", () => {
+    const violations = (schema: unknown) => requestSchemaViolations(schema).map((v) => `${v.pointer} ${v.problem.split(/ \(|;/)[0]}`);
+    // A type list: a nullable string is still a string.
+    expect(violations({ type: ["string", "null"] })).toEqual([" is a string without maxLength"]);
+    expect(violations({ type: ["string", "null"], maxLength: 10 })).toEqual([]);
+    // Keywords of one type imply it when `type` is absent.
+    for (const keyword of [{ properties: {} }, { patternProperties: {} }, { additionalProperties: true }, { required: [] }]) {
+      expect(violations(keyword), JSON.stringify(keyword)).toEqual([" is an object without additionalProperties: false"]);
+    }
+    for (const keyword of [{ items: { const: 1 } }, { prefixItems: [] }]) expect(violations(keyword), JSON.stringify(keyword)).toEqual([" is an array without maxItems"]);
+    expect(violations({ maxItems: 101 })).toEqual([" is an array with maxItems 101, more than 100"]);
+    for (const keyword of [{ minLength: 1 }, { pattern: "^a" }, { format: "email" }]) expect(violations(keyword), JSON.stringify(keyword)).toEqual([" is a string without maxLength"]);
+    expect(violations({ maxLength: 5 })).toEqual([]);
+    // The schema `true` accepts anything; a non-schema value (`false` refuses everything) has nothing to bound.
+    expect(violations({ type: "object", additionalProperties: false, properties: { any: true, none: false } })).toEqual(["/properties/any accepts any value"]);
+    expect(
+      violations({
+        type: "array",
+        maxItems: 3,
+        items: [{ type: "string" }, { enum: ["a"] }],
+        prefixItems: [{ const: 1 }, { type: "array" }],
+        additionalItems: { type: "object", patternProperties: { "^x/": { type: "string" } } },
+        if: { const: 1 },
+        then: { type: "string" },
+        else: { type: "integer" },
+      }),
+    ).toEqual([
+      "/items/0 is a string without maxLength",
+      "/prefixItems/1 is an array without maxItems",
+      "/additionalItems is an object without additionalProperties: false",
+      "/additionalItems/patternProperties/^x~1 is a string without maxLength",
+      "/then is a string without maxLength",
+    ]);
+  });
+
+  it("checks a recursive shared schema once", () => {
+    const tree: Record<string, unknown> = { type: "object", additionalProperties: false, properties: { label: { type: "string" }, children: { type: "array", maxItems: 10, items: { $ref: "Tree" } } } };
+    const lookups: string[] = [];
+    const found = requestSchemaViolations({ $ref: "Tree" }, (ref) => {
+      lookups.push(ref);
+      return ref === "Tree" ? tree : undefined;
+    });
+    expect(found).toEqual([{ pointer: "/properties/label", problem: "is a string without maxLength (use 500 where the field has no natural limit)" }]);
+    expect(lookups).toEqual(["Tree", "Tree"]);
+  });
 });
 
 describe("route registration", () => {
@@ -138,6 +184,33 @@ describe("route registration", () => {
         a.post("/v1/named", { schema: { body: Type.Object({ n: Type.Ref("BoundedName") }, { additionalProperties: false }), response: Reply } }, async () => ({}));
       },
     });
+    await app.close();
+  });
+
+  it("follows references inside the part's own schema and into a shared schema's fragment, and refuses one that leads nowhere", async () => {
+    const bodyWith = (n: unknown) => ({ type: "object", additionalProperties: false, definitions: { "a/b": { type: "string" }, Id: { type: "string", maxLength: 40 } }, properties: { n } });
+    const attempt = (n: unknown) =>
+      refused({
+        configure: (app) => {
+          app.addSchema({ $id: "Shared", type: "object", additionalProperties: false, properties: { loose: { type: "string" }, tight: { type: "string", maxLength: 9 } } });
+          app.post("/v1/refs", { schema: { body: bodyWith(n), response: Reply } }, async () => ({}));
+        },
+      });
+    await expect(attempt({ $ref: "#/definitions/a~1b" })).rejects.toThrow("route POST /v1/refs: body#/properties/n is a string without maxLength");
+    await expect(attempt({ $ref: "Shared#/properties/loose" })).rejects.toThrow("route POST /v1/refs: body#/properties/n is a string without maxLength");
+    await expect(attempt({ $ref: "Shared#" })).rejects.toThrow("route POST /v1/refs: body#/properties/n/properties/loose is a string without maxLength");
+    await expect(attempt({ $ref: "#/definitions/Id/maxLength/deeper" })).rejects.toThrow(
+      "route POST /v1/refs: body#/properties/n refers to '#/definitions/Id/maxLength/deeper', which is not a shared schema the check can follow",
+    );
+    for (const ref of ["#/definitions/Id", "Shared#/properties/tight"]) await (await attempt({ $ref: ref })).close();
+  });
+
+  it("checks the query and a route of several methods, and leaves a HEAD-only route to its GET", async () => {
+    await expect(
+      refused({ configure: (app) => app.route({ method: ["POST", "PUT"], url: "/v1/both", schema: { query: { type: "object", additionalProperties: false, properties: { q: { type: "string" } } }, body: Type.Object({}, { additionalProperties: false }), response: Reply }, handler: async () => ({}) }) }),
+    ).rejects.toThrow("route POST,PUT /v1/both: query#/properties/q is a string without maxLength");
+    const app = await refused({ configure: (a) => a.route({ method: "HEAD", url: "/v1/probe", handler: async () => "" }) });
+    expect(app.hasRoute({ method: "HEAD", url: "/v1/probe" })).toBe(true);
     await app.close();
   });
 

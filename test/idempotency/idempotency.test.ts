@@ -4,8 +4,9 @@
  * key is refused, concurrent first requests run once, keys are scoped per
  * principal, and records expire.
  */
+import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { call, credentials, registerAndLogin } from "../helpers/api.js";
 import { createTestApp, type TestApp } from "../helpers/app.js";
 import { testModes } from "../helpers/modes.js";
@@ -14,6 +15,7 @@ import { IdempotencyStore, requestFingerprint } from "../../src/idempotency/inde
 describe.each(testModes())("idempotency keys (%s)", (mode) => {
   let t: TestApp;
   let boomRuns = 0;
+  const runs = { stream: 0, hijack: 0, order: 0 };
 
   beforeAll(async () => {
     t = await createTestApp(mode, {
@@ -23,6 +25,19 @@ describe.each(testModes())("idempotency keys (%s)", (mode) => {
         app.post("/test/boom", { config: { idempotent: true } }, async () => {
           boomRuns++;
           throw new Error("database exploded");
+        });
+        app.post("/test/stream", { config: { idempotent: true } }, async (_request, reply) => {
+          runs.stream++;
+          return reply.type("text/plain").send(Readable.from(["run ", String(runs.stream)]));
+        });
+        app.post("/test/hijack", { config: { idempotent: true } }, async (_request, reply) => {
+          runs.hijack++;
+          reply.hijack();
+          reply.raw.writeHead(200, { "content-type": "text/plain" }).end(`run ${runs.hijack}`);
+        });
+        app.post("/test/order", { config: { idempotent: true } }, async (_request, reply) => {
+          runs.order++;
+          return reply.code(201).send({ order: runs.order });
         });
       },
     });
@@ -124,5 +139,60 @@ describe.each(testModes())("idempotency keys (%s)", (mode) => {
     expect((await store.begin("user:1", "ttl-key", requestFingerprint("POST", "/x", "user:1", { a: 2 }))).kind).toBe("mismatch");
     await sleep(300);
     expect(await store.begin("user:1", "ttl-key", requestFingerprint("POST", "/x", "user:1", { a: 2 }))).toEqual({ kind: "started" });
+  });
+
+  it("runs a request again when its first response was streamed (a stream cannot be stored)", async () => {
+    const post = () => t.app.inject({ method: "POST", url: "/test/stream", payload: { x: 1 }, headers: { "idempotency-key": "stream-1" } });
+    const first = await post();
+    expect(first.statusCode).toBe(200);
+    expect(first.body).toBe(`run ${runs.stream}`);
+    const again = await post();
+    expect(again.statusCode).toBe(200);
+    expect(again.headers["idempotency-replayed"]).toBeUndefined();
+    expect(again.body).toBe(`run ${runs.stream}`);
+    expect(again.body).not.toBe(first.body);
+  });
+
+  it("frees the key of a request whose reply was hijacked, so a retry runs instead of waiting as in flight", async () => {
+    const post = () => t.app.inject({ method: "POST", url: "/test/hijack", payload: { x: 1 }, headers: { "idempotency-key": "hijack-1" } });
+    expect((await post()).body).toBe("run 1");
+    const again = await post();
+    expect(again.statusCode).toBe(200);
+    expect(again.body).toBe("run 2");
+  });
+
+  it("still answers when the response cannot be stored, logs it, and lets the retry run again", async () => {
+    const store = t.runtime.kv;
+    const set = store.set.bind(store);
+    // The store refuses the write of the completed record (not the claim, made with ifAbsent).
+    const failing = vi.spyOn(store, "set").mockImplementation((key, value, options) => (options?.ifAbsent ? set(key, value, options) : Promise.reject(new Error("kv write refused"))));
+    const post = () => t.app.inject({ method: "POST", url: "/test/order", payload: { x: 1 }, headers: { "idempotency-key": "order-1" } });
+    const logged = t.logs.lines.length;
+    try {
+      const first = await post();
+      expect(first.statusCode).toBe(201);
+      expect(first.json()).toEqual({ order: runs.order });
+    } finally {
+      failing.mockRestore();
+    }
+    const errors = t.logs.records().slice(logged).filter((r) => r.msg === "idempotent response not stored");
+    expect(errors).toMatchObject([{ level: "error", err: { message: "kv write refused" } }]);
+    const again = await post();
+    expect(again.statusCode).toBe(201);
+    expect(again.headers["idempotency-replayed"]).toBeUndefined();
+    expect(again.json()).toEqual({ order: runs.order });
+    expect(runs.order).toBe(2);
+  });
+
+  it("keeps no record for a request whose credentials were refused (it has no scope to be replayed in)", async () => {
+    const post = () => t.app.inject({ method: "POST", url: "/test/order", payload: { y: 1 }, headers: { "idempotency-key": "bad-token-1", authorization: "Bearer not-a-token" } });
+    const before = runs.order;
+    const first = await post();
+    const again = await post();
+    expect([first.statusCode, again.statusCode]).toEqual([201, 201]);
+    expect(again.headers["idempotency-replayed"]).toBeUndefined();
+    expect(runs.order).toBe(before + 2);
+    const anonymous = new IdempotencyStore({ kv: t.runtime.kv, crypto: t.runtime.crypto, ttlMs: 1, inFlightTtlMs: 1 });
+    expect(await t.runtime.kv.get(anonymous.kvKey("ip:127.0.0.1", "bad-token-1"))).toBeNull();
   });
 });

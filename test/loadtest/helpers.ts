@@ -6,10 +6,9 @@
  * test accounts left in the database.
  */
 import http from "node:http";
-import { Readable, Writable } from "node:stream";
 import { sql } from "kysely";
 import { loadtestCommand } from "../../src/cli/commands/loadtest.js";
-import { UsageError } from "../../src/cli/command.js";
+import { runCommand, type Captured } from "../cli/io.js";
 import { createTestApp, type TestApp } from "../helpers/app.js";
 import type { ModeName } from "../helpers/modes.js";
 
@@ -23,24 +22,8 @@ export async function startRampart(mode: ModeName, env: Record<string, string> =
 }
 
 /** Runs `rampart loadtest ARGS` in this process; the exit code main() would give (2 for a usage error). `tty`: stderr is a terminal. */
-export async function loadtest(args: string[], { tty = false } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const sink = (append: (s: string) => void) =>
-    new Writable({
-      write(chunk: Buffer, _enc, done) {
-        append(chunk.toString());
-        done();
-      },
-    });
-  const io = { argv: args, env: {}, stdout: sink((s) => (stdout += s)), stderr: Object.assign(sink((s) => (stderr += s)), { isTTY: tty }), stdin: Readable.from([]) };
-  try {
-    const code = await loadtestCommand.run(io);
-    return { code, stdout, stderr };
-  } catch (err) {
-    if (err instanceof UsageError) return { code: 2, stdout, stderr: `${stderr}${err.message}\n` };
-    throw err;
-  }
+export async function loadtest(args: string[], { tty = false } = {}): Promise<Captured> {
+  return runCommand(loadtestCommand, args, {}, { tty });
 }
 
 /** Arguments that keep a test run short and its budgets out of the way of a loaded machine. */

@@ -17,6 +17,7 @@ import { chartData, renderHtmlReport, scriptJson } from "../../src/loadtest/repo
 import type { LoadTestResult } from "../../src/loadtest/run.js";
 import { scenarios } from "../../src/loadtest/scenarios.js";
 import { phasesOf } from "../../src/loadtest/shape.js";
+import { formatResult, liveLine } from "../../src/loadtest/summary.js";
 
 const HOSTILE_MESSAGE = `<img src=x onerror="window.__pwned='message'"></q><script>window.__pwned='script'</script>`;
 const HOSTILE_TARGET = `http://127.0.0.1:8080/</title><script>window.__pwned='target'</script>`;
@@ -150,5 +151,99 @@ describe("HTML report", { timeout: 120_000 }, () => {
     const png = await page.screenshot({ fullPage: true });
     expect(png.length).toBeGreaterThan(10_000);
     await page.close();
+  });
+});
+
+describe("terminal summary", () => {
+  it("a run of several phases has a P95 table per phase, over the endpoints that had requests", () => {
+    const result = fixture();
+    const text = formatResult(result);
+    const lines = text.split("\n");
+    const head = lines.findIndex((l) => l.startsWith("phase p95 ms"));
+    expect(head, text).toBeGreaterThan(0);
+    const active = ENDPOINTS.filter((e) => (result.endpoints[e]?.requests ?? 0) > 0);
+    expect(lines[head]!.split(/\s{2,}/)).toEqual(["phase p95 ms", ...active]);
+    const rows = lines.slice(head + 1, head + 1 + result.phases.length);
+    expect(result.phases.length).toBeGreaterThan(1);
+    rows.forEach((row, i) => {
+      const cells = row.split(/\s{2,}/);
+      const phase = result.phases[i]!;
+      expect(cells[0]).toBe(phase.name);
+      active.forEach((e, j) => {
+        const stats = phase.endpoints[e];
+        expect(cells[j + 1]).toBe(stats?.requests ? String(Number.isInteger(stats.p95) ? stats.p95 : stats.p95.toFixed(1)) : "-");
+      });
+    });
+  });
+});
+
+describe("live line", () => {
+  const tick = { elapsedMs: 12_400, durationMs: 60_000, rate: 20, inFlight: 3, requests: 0, errors: 0, throttled: 0, dropped: 0 };
+
+  it("before any request: no P95 and an error rate of 0.00 %, not a division by zero", () => {
+    const line = liveLine({ ...tick, p95: {} });
+    expect(line).toContain("12s/60s  20/s  in flight 3  p95 ms: -  errors 0 (0.00%)");
+  });
+
+  it("shows the P95 of the endpoints measured in the last second only, and the error rate of the requests", () => {
+    const line = liveLine({ ...tick, requests: 400, errors: 3, throttled: 2, dropped: 1, p95: { login: 181.6, me: null, refresh: 9.2 } });
+    expect(line).toContain("p95 ms: login 182 refresh 9  errors 3 (0.75%)  429 2  dropped 1");
+    expect(line).not.toContain("me ");
+  });
+});
+
+describe("terminal summary of endpoints a phase or the run did not reach", () => {
+  it("a phase without requests to an endpoint shows '-', and an endpoint absent from the run has no column", () => {
+    const result = fixture();
+    const [first, ...rest] = result.phases;
+    const active = ENDPOINTS.filter((e) => (result.endpoints[e]?.requests ?? 0) > 0);
+    const [absent, quiet] = [active[active.length - 1]!, active[0]!];
+    const endpoints = Object.fromEntries(Object.entries(result.endpoints).filter(([name]) => name !== absent));
+    const firstEndpoints = Object.fromEntries(Object.entries(first!.endpoints).filter(([name]) => name !== quiet));
+    const text = formatResult({ ...result, endpoints, phases: [{ ...first!, endpoints: firstEndpoints }, ...rest] } as LoadTestResult);
+    const lines = text.split("\n");
+    const head = lines.findIndex((l) => l.startsWith("phase p95 ms"));
+    const columns = lines[head]!.split(/\s{2,}/);
+    expect(columns).not.toContain(absent);
+    expect(lines[head + 1]!.split(/\s{2,}/)[columns.indexOf(quiet)]).toBe("-");
+  });
+});
+
+describe("HTML report of a short run", () => {
+  it("one phase: no per-phase table; an interrupted, calibrated run says both", () => {
+    const result = fixture();
+    const html = renderHtmlReport({
+      ...result,
+      phases: result.phases.slice(0, 1),
+      arrivals: { ...result.arrivals, interrupted: true },
+      generator: { ...result.generator, calibration: { ceiling: 4200, stepMs: 1000, steps: [] } },
+    } as LoadTestResult);
+    expect(html).not.toContain("P95 per phase");
+    expect(html).toMatch(/0 dropped, interrupted\. Journeys/);
+    expect(html).toContain("ceiling 4200 requests/s on this host");
+    expect(renderHtmlReport(result)).toContain("P95 per phase");
+    expect(renderHtmlReport(result)).toContain("not calibrated in this run");
+  });
+
+  it("counts a phase's errors beside its P95, and lists an error kind whose samples had no message as kind and count", () => {
+    const result = fixture();
+    const [first, ...rest] = result.phases;
+    const [name, stats] = Object.entries(first!.endpoints).find(([, st]) => st.requests > 0)!;
+    const me = result.endpoints.me!;
+    const html = renderHtmlReport({
+      ...result,
+      phases: [{ ...first!, endpoints: { ...first!.endpoints, [name]: { ...stats, errors: 3 } } }, ...rest],
+      endpoints: { ...result.endpoints, me: { ...me, errorKinds: [{ kind: "timeout", count: 2, example: "" }] } },
+    } as LoadTestResult);
+    expect(html).toContain(" (3 errors)</td>");
+    expect(html).toContain("<li><b>me</b> timeout × 2</li>");
+  });
+});
+
+describe("terminal summary of the test data", () => {
+  it("names the accounts retired during the run (taken out of the pool) only when there were some", () => {
+    const result = fixture();
+    expect(formatResult({ ...result, setup: { ...result.setup, retired: 0 } })).not.toContain("retired during the run");
+    expect(formatResult({ ...result, setup: { ...result.setup, retired: 2 } })).toMatch(/API keys, 2 retired during the run; removed/);
   });
 });

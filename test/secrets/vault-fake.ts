@@ -37,6 +37,8 @@ export class VaultFake {
   renewals = 0;
   /** When set, every KV read answers with this raw body and status (malformed responses). */
   rawKvResponse: { status: number; body: string } | undefined;
+  /** When set, every KV metadata read answers with this raw body and status. */
+  rawMetadataResponse: { status: number; body: string } | undefined;
   private server: Server | undefined;
   private issued = 0;
 
@@ -103,6 +105,10 @@ export class VaultFake {
       const versions = this.kv.get(`${mount}/${path}`);
       if (kind === "data" && this.rawKvResponse) {
         res.writeHead(this.rawKvResponse.status, { "content-type": "application/json" }).end(this.rawKvResponse.body);
+        return;
+      }
+      if (kind === "metadata" && this.rawMetadataResponse) {
+        res.writeHead(this.rawMetadataResponse.status, { "content-type": "application/json" }).end(this.rawMetadataResponse.body);
         return;
       }
       if (versions === undefined) return send(404, { errors: [] });

@@ -156,6 +156,51 @@ describe.each(testModes())("rampart plugin on a host app (%s)", (mode) => {
   });
 });
 
+describe("rampart plugin options", () => {
+  const opened: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const fn of opened.splice(0).reverse()) await fn();
+  });
+
+  it("refuses an unknown route group or a value of the wrong kind, naming it; undefined leaves the default", async () => {
+    const env = await createTestEnv("embedded");
+    opened.push(() => env.cleanup());
+    const { runtime } = await createTestRuntime(env);
+    opened.push(() => runtime.close());
+    const attempt = async (routes: unknown) => {
+      const app = Fastify();
+      opened.push(() => app.close());
+      await app.register(rampart, { runtime, routes: routes as never });
+      await app.ready();
+      return app;
+    };
+    await expect(attempt({ identity: true, billing: true })).rejects.toThrow(/^rampart: unknown route group 'billing' in options.routes; known: identity, admin, /);
+    await expect(attempt({ admin: "yes" })).rejects.toThrow(new TypeError("rampart: options.routes.admin must be a boolean, instead got 'yes'"));
+    await expect(attempt({ quotas: null })).rejects.toThrow("rampart: options.routes.quotas must be a boolean, instead got 'null'");
+    const app = await attempt({ identity: undefined, openapi: { ui: false } });
+    // identity stays on (its default); openapi serves the document without the UI.
+    expect(app.hasRoute({ method: "POST", url: "/v1/auth/register" })).toBe(true);
+    const doc = await app.inject({ method: "GET", url: "/openapi.json" });
+    expect(doc.statusCode).toBe(200);
+    expect(doc.json().paths).toHaveProperty(["/v1/auth/register"]);
+    expect((await app.inject({ method: "GET", url: "/docs" })).statusCode).toBe(404);
+  });
+
+  it("a start that fails after building its runtime closes it: the embedded database can be opened again", async () => {
+    const env = await createTestEnv("embedded", { LOG_LEVEL: "silent" });
+    opened.push(() => env.cleanup());
+    stubSecretsEnv(env);
+    opened.push(async () => void vi.unstubAllEnvs());
+    const app = Fastify();
+    opened.push(() => app.close());
+    // A policy named like a built-in one is refused while the app is composed, after the runtime exists.
+    await expect(app.register(rampart, { config: env.config, rateLimit: { policies: [definePolicy({ name: "login", limit: 1, windowMs: 60_000 })] } }).ready()).rejects.toThrow(/login/);
+    const { runtime } = await createTestRuntime(env);
+    opened.push(() => runtime.close());
+    await expect(runtime.db.kysely.selectFrom("rampart_users").select("id").execute()).resolves.toEqual([]);
+  });
+});
+
 describe("the lower-level plugins taken alone", () => {
   it("every plugin the root entry exports has a name, and every dependency it declares is an exported plugin", async () => {
     const root = (await import("../../src/index.js")) as Record<string, unknown>;

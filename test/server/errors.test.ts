@@ -27,6 +27,29 @@ describe("error envelope and request context", () => {
           throw new RampartError("ACCOUNT_LOCKED", { headers: { "retry-after": "900" } });
         });
         app.get("/test/q", { schema: { querystring: Type.Object({ n: Type.Integer({ maximum: 10 }) }) } }, async (request) => ok(request, request.query));
+        // Errors as Fastify plugins raise them: a status code on a plain error, internal text in the message.
+        app.get("/test/plugin-conflict", async () => {
+          throw Object.assign(new Error("row 42 of table secret_things is locked by pid 777"), { statusCode: 409 });
+        });
+        app.get("/test/plugin-teapot", async () => {
+          throw Object.assign(new Error("short and stout"), { statusCode: 418 });
+        });
+        app.get("/test/plugin-unavailable", async () => {
+          throw Object.assign(new Error("upstream 10.0.0.7 refused"), { statusCode: 503 });
+        });
+        // A content-type parser as Fastify's docs write one: JSON.parse's SyntaxError with statusCode 400.
+        app.addContentTypeParser("application/vnd.test+json", { parseAs: "string" }, (_request, body, done) => {
+          try {
+            done(null, JSON.parse(body as string));
+          } catch (err) {
+            (err as Error & { statusCode: number }).statusCode = 400;
+            done(err as Error, undefined);
+          }
+        });
+        app.post("/test/vendor", async (request) => ok(request, { got: request.body }));
+        app.addHook("onRequest", async (request) => {
+          if (request.headers["x-test-explode"] !== undefined) throw new Error("hook exploded");
+        });
       },
     });
   });
@@ -130,6 +153,44 @@ describe("error envelope and request context", () => {
     const logged = t.logs.records().find((r) => r.msg === "unhandled error" && r.traceId === body.traceId);
     expect(logged).toBeDefined();
     expect(JSON.stringify(logged)).toContain("db password=hunter2");
+  });
+
+  it("a plugin's client error keeps its status as the catalogue code and message, never the plugin's text", async () => {
+    const res = await t.app.inject({ method: "GET", url: "/test/plugin-conflict" });
+    expect(res.statusCode).toBe(409);
+    expect(res.json()).toEqual({ success: false, code: "CONFLICT", message: "The request conflicts with the current state.", traceId: res.headers["x-request-id"] });
+    expect(res.body).not.toContain("secret_things");
+  });
+
+  it("a client error status the catalogue has no code for is a generic 500, logged", async () => {
+    const res = await t.app.inject({ method: "GET", url: "/test/plugin-teapot" });
+    expect(res.statusCode).toBe(500);
+    expect(res.json().code).toBe("INTERNAL_ERROR");
+    expect(t.logs.records().some((r) => r.msg === "unhandled error" && r.traceId === res.headers["x-request-id"])).toBe(true);
+  });
+
+  it("a plugin's 503 is SERVICE_UNAVAILABLE, logged as a warning with its cause", async () => {
+    const res = await t.app.inject({ method: "GET", url: "/test/plugin-unavailable" });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ code: "SERVICE_UNAVAILABLE", message: "The service is temporarily unavailable." });
+    expect(res.body).not.toContain("10.0.0.7");
+    const warning = t.logs.records().find((r) => r.traceId === res.headers["x-request-id"] && r.msg === "answered SERVICE_UNAVAILABLE");
+    expect(warning).toMatchObject({ level: "warn", errorCode: "SERVICE_UNAVAILABLE", err: { message: "upstream 10.0.0.7 refused" } });
+  });
+
+  it("a custom parser's JSON syntax error is 400 VALIDATION_FAILED", async () => {
+    const res = await t.app.inject({ method: "POST", url: "/test/vendor", payload: '{"a":', headers: { "content-type": "application/vnd.test+json" } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: "VALIDATION_FAILED", message: "The request body is not valid JSON." });
+    const good = await t.app.inject({ method: "POST", url: "/test/vendor", payload: '{"a":1}', headers: { "content-type": "application/vnd.test+json" } });
+    expect(good.json().data).toEqual({ got: { a: 1 } });
+  });
+
+  it("an unexpected error on a path no route matches is logged without a route", async () => {
+    const res = await t.app.inject({ method: "GET", url: "/test/nowhere", headers: { "x-test-explode": "1" } });
+    expect(res.statusCode).toBe(500);
+    const logged = t.logs.records().find((r) => r.msg === "unhandled error" && r.traceId === res.headers["x-request-id"]);
+    expect(logged).toMatchObject({ method: "GET", route: null });
   });
 
   it("a RampartError keeps its code, status and headers", async () => {

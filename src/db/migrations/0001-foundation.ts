@@ -11,7 +11,3 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("generation", "integer", (c) => c.notNull().defaultTo(1))
     .execute();
 }
-
-export async function down(db: Kysely<unknown>): Promise<void> {
-  await db.schema.dropTable("rampart_leases").execute();
-}

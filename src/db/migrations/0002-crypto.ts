@@ -41,9 +41,3 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("updated_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
 }
-
-export async function down(db: Kysely<unknown>): Promise<void> {
-  await db.schema.dropTable("rampart_rewrap_cursors").execute();
-  await db.schema.dropTable("rampart_subject_keys").execute();
-  await db.schema.dropTable("rampart_kek_versions").execute();
-}

@@ -107,9 +107,3 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex("rampart_outbox_pending").on("rampart_outbox").columns(["sent_at", "next_attempt_at"]).execute();
 }
-
-export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const t of ["rampart_outbox", "rampart_password_resets", "rampart_backup_codes", "rampart_api_keys", "rampart_refresh_tokens", "rampart_sessions", "rampart_users"]) {
-    await db.schema.dropTable(t).execute();
-  }
-}

@@ -23,7 +23,3 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await sql`create unique index rampart_signing_keys_one_active on rampart_signing_keys (state) where state = 'active'`.execute(db);
 }
-
-export async function down(db: Kysely<unknown>): Promise<void> {
-  await db.schema.dropTable("rampart_signing_keys").execute();
-}

@@ -34,9 +34,3 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema.alterTable("rampart_users").addColumn("plan", "text").execute();
 }
-
-export async function down(db: Kysely<unknown>): Promise<void> {
-  await db.schema.alterTable("rampart_users").dropColumn("plan").execute();
-  await db.schema.dropTable("rampart_usage").execute();
-  await db.schema.dropTable("rampart_files").execute();
-}

@@ -34,7 +34,3 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // The admin listing: newest first, filtered by endpoint and/or state.
   await db.schema.createIndex("rampart_webhook_events_list").on("rampart_webhook_events").columns(["received_at", "id"]).execute();
 }
-
-export async function down(db: Kysely<unknown>): Promise<void> {
-  await db.schema.dropTable("rampart_webhook_events").execute();
-}

@@ -37,8 +37,3 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await sql`insert into rampart_audit_head (id, seq, hash) values (1, 0, ${"0".repeat(64)})`.execute(db);
 }
-
-export async function down(db: Kysely<unknown>): Promise<void> {
-  await db.schema.dropTable("rampart_audit_head").execute();
-  await db.schema.dropTable("rampart_audit_log").execute();
-}

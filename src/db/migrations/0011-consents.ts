@@ -18,7 +18,3 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex("rampart_consents_user").on("rampart_consents").columns(["user_id", "purpose", "at"]).execute();
 }
-
-export async function down(db: Kysely<unknown>): Promise<void> {
-  await db.schema.dropTable("rampart_consents").execute();
-}

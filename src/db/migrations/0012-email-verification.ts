@@ -22,8 +22,3 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex("rampart_email_verifications_user").on("rampart_email_verifications").columns(["user_id", "created_at"]).execute();
 }
-
-export async function down(db: Kysely<unknown>): Promise<void> {
-  await db.schema.dropTable("rampart_email_verifications").execute();
-  await db.schema.alterTable("rampart_users").dropColumn("email_verified_at").execute();
-}

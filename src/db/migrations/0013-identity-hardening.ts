@@ -14,7 +14,3 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("done_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
 }
-
-export async function down(db: Kysely<unknown>): Promise<void> {
-  await db.schema.dropTable("rampart_bootstrap").execute();
-}

@@ -11,8 +11,3 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex("rampart_api_keys_parent").on("rampart_api_keys").column("parent_id").execute();
 }
-
-export async function down(db: Kysely<unknown>): Promise<void> {
-  await db.schema.dropIndex("rampart_api_keys_parent").execute();
-  await db.schema.alterTable("rampart_api_keys").dropColumn("parent_id").execute();
-}

@@ -10,8 +10,3 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable("rampart_outbox").addColumn("trace_id", "text").execute();
   await db.schema.alterTable("rampart_webhook_events").addColumn("trace_id", "text").execute();
 }
-
-export async function down(db: Kysely<unknown>): Promise<void> {
-  await db.schema.alterTable("rampart_webhook_events").dropColumn("trace_id").execute();
-  await db.schema.alterTable("rampart_outbox").dropColumn("trace_id").execute();
-}

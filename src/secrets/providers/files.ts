@@ -6,7 +6,7 @@
  * whitespace is kept, since it may be part of the value.
  */
 import { readdir, readFile, stat } from "node:fs/promises";
-import { join, resolve, sep } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { ProviderError, safeReason } from "../errors.js";
 import { isSecretName } from "../names.js";
 import type { SecretListing, SecretProvider, SecretValue } from "../provider.js";
@@ -48,7 +48,8 @@ export class FilesProvider implements SecretProvider {
       throw new ProviderError("refusing a secret name with a path separator or a leading dot");
     }
     const file = resolve(this.dir, name);
-    if (!file.startsWith(this.dir + sep)) throw new ProviderError("refusing a secret name outside the directory");
+    // dirname, not a prefix test: a mount at the root ("/") has no separator to add.
+    if (dirname(file) !== this.dir) throw new ProviderError("refusing a secret name outside the directory");
     return file;
   }
 

@@ -97,3 +97,35 @@ describe("API key format", () => {
     expect(apiKeyMatchesHash(k.key, "")).toBe(false);
   });
 });
+
+describe("base62 encodings", () => {
+  it("randomBase62 returns exactly n alphabet characters for any n, short ones included", () => {
+    for (let n = 0; n <= 70; n++) {
+      const s = randomBase62(n);
+      expect(s).toHaveLength(n);
+      for (const c of s) expect(BASE62_ALPHABET).toContain(c);
+    }
+  });
+
+  it("randomBase62 does not favour the first 8 characters (no modulo bias from 256 = 4 × 62 + 8)", () => {
+    const counts = new Map<string, number>();
+    for (const c of randomBase62(248_000)) counts.set(c, (counts.get(c) ?? 0) + 1);
+    const mean = (chars: string) => [...chars].reduce((n, c) => n + (counts.get(c) ?? 0), 0) / chars.length;
+    // Unbiased, each character appears 4000 ± 63 times; keeping bytes >= 248 would give the first 8 a quarter more.
+    expect(mean(BASE62_ALPHABET.slice(0, 8)) / mean(BASE62_ALPHABET.slice(8))).toBeLessThan(1.08);
+  });
+
+  it("toBase62 encodes 0 and pads to the width; refuses negative and unsafe values", () => {
+    expect(toBase62(0, 3)).toBe("000");
+    expect(toBase62(61, 1)).toBe("z");
+    expect(toBase62(62, 1)).toBe("10");
+    expect(toBase62(Number.MAX_SAFE_INTEGER, 1)).toHaveLength(9);
+    for (const v of [-1, 1.5, Number.MAX_SAFE_INTEGER + 1, Number.NaN]) expect(() => toBase62(v, 6)).toThrow(RangeError);
+    expect(() => toBase62(-1, 6)).toThrow("instead got -1");
+  });
+
+  it("crc32 of bytes equals crc32 of the same UTF-8 text", () => {
+    expect(crc32(Buffer.from("Ünïcode ✓", "utf8"))).toBe(crc32("Ünïcode ✓"));
+    expect(crc32(new Uint8Array(0))).toBe(0);
+  });
+});

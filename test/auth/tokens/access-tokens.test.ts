@@ -50,6 +50,43 @@ describe("VerifiedTokenCache", () => {
     c.set("a", claims("a"), 1000);
     expect(c.get("a", 0)).toBeUndefined();
   });
+
+  it("refuses a size that is not a whole number >= 0, naming what it got", () => {
+    for (const n of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) expect(() => new VerifiedTokenCache(n)).toThrow(RangeError);
+    expect(() => new VerifiedTokenCache(-1)).toThrow("instead got -1");
+    expect(new VerifiedTokenCache(1).size).toBe(0);
+  });
+
+  it("setting a cached key again replaces its claims and makes it the most recent", () => {
+    const c = new VerifiedTokenCache(2);
+    c.set("a", claims("a1"), 1000);
+    c.set("b", claims("b"), 1000);
+    c.set("a", claims("a2"), 2000);
+    c.set("c", claims("c"), 1000);
+    expect(c.get("b", 0)).toBeUndefined();
+    expect(c.get("a", 1500)?.jti).toBe("a2");
+  });
+
+  it("an expired entry is dropped when read, making room without evicting a live one", () => {
+    const c = new VerifiedTokenCache(2);
+    c.set("a", claims("a"), 1000);
+    c.set("b", claims("b"), 5000);
+    expect(c.get("a", 1000)).toBeUndefined();
+    c.set("c", claims("c"), 5000);
+    expect(c.get("b", 0)?.jti).toBe("b");
+    expect(c.size).toBe(2);
+  });
+
+  it("delete drops one entry, clear drops them all", () => {
+    const c = new VerifiedTokenCache(10);
+    for (const k of ["a", "b", "c"]) c.set(k, claims(k), 1000);
+    c.delete("b");
+    expect(c.get("b", 0)).toBeUndefined();
+    expect(c.size).toBe(2);
+    c.clear();
+    expect(c.size).toBe(0);
+    expect(c.get("a", 0)).toBeUndefined();
+  });
 });
 
 describe("access tokens on one instance", () => {
@@ -102,6 +139,24 @@ describe("access tokens on one instance", () => {
     await expect(f.tokens.issue({ sub: "", sid: "s", roles: [] })).rejects.toThrow(TypeError);
     await expect(f.tokens.issue({ sub: "u", sid: "", roles: [] })).rejects.toThrow(TypeError);
     await expect(f.tokens.issue({ sub: "u", sid: "s", roles: [], scope: ["two words"] })).rejects.toThrow(TypeError);
+    // Each refusal names the field and what was received; a value of another type is refused too.
+    await expect(f.tokens.issue({ sub: 42 as any, sid: "s", roles: [] })).rejects.toThrow(new TypeError("sub must be a non-empty string, instead got '42'"));
+    await expect(f.tokens.issue({ sub: "u", sid: 7 as any, roles: [] })).rejects.toThrow(new TypeError("sid must be a non-empty string, instead got '7'"));
+    await expect(f.tokens.issue({ sub: "u", sid: "", roles: [] })).rejects.toThrow("sid must be a non-empty string, instead got ''");
+    for (const roles of [["user", 5], "user", undefined]) {
+      await expect(f.tokens.issue({ sub: "u", sid: "s", roles: roles as any })).rejects.toThrow(new TypeError("roles must be an array of strings"));
+    }
+    await expect(f.tokens.issue({ sub: "u", sid: "s", roles: [], scope: ["a", "b\\c"] })).rejects.toThrow("scope entries must be RFC 6749 scope tokens, instead got 'b\\c'");
+    await f.close();
+  });
+
+  it("a token without scopes carries no scope claim", async () => {
+    const f = await stores.fixture();
+    for (const scope of [undefined, []]) {
+      const issued = await f.tokens.issue({ sub: "u", sid: "s", roles: [], ...(scope ? { scope } : {}) });
+      const payload = JSON.parse(Buffer.from(issued.token.split(".")[1]!, "base64url").toString("utf8"));
+      expect(Object.keys(payload).sort()).toEqual(["aud", "exp", "iat", "iss", "jti", "roles", "sid", "sub"]);
+    }
     await f.close();
   });
 

@@ -62,4 +62,35 @@ describe("backup codes", () => {
     const after = generateBackupCodes();
     for (const code of before.codes) expect(findBackupCode(code, after.hashes)).toBe(-1);
   });
+
+  it("a set has 1 to 100 codes; other sizes are refused", () => {
+    expect(generateBackupCodes(1).codes).toHaveLength(1);
+    expect(new Set(generateBackupCodes(100).hashes).size).toBe(100);
+    for (const n of [0, 101, 2.5, Number.NaN]) expect(() => generateBackupCodes(n)).toThrow(RangeError);
+    expect(() => generateBackupCodes(101)).toThrow("instead got 101");
+  });
+
+  it("input up to 64 characters is read; longer input is refused before any work", () => {
+    const [code] = generateBackupCodes(1).codes as [string];
+    const padded = (len: number) => code + " ".repeat(len - code.length);
+    expect(normalizeBackupCode(padded(64))).toBe(code.replace(/-/g, ""));
+    expect(normalizeBackupCode(padded(65))).toBeNull();
+  });
+
+  it("input that is not a code matches nothing, not even a stored hash of zeros", () => {
+    const { codes, hashes } = generateBackupCodes(3);
+    const stored = ["0".repeat(64), ...hashes];
+    for (const bad of ["", "not a code", "0000-0000-000", "u".repeat(12)]) expect(findBackupCode(bad, stored)).toBe(-1);
+    expect(findBackupCode(codes[1]!, stored)).toBe(2);
+  });
+
+  it("a malformed stored hash is skipped, not a crash", () => {
+    const { codes, hashes } = generateBackupCodes(2);
+    expect(findBackupCode(codes[1]!, ["abcd", "", hashes[0]!, hashes[1]!])).toBe(3);
+  });
+
+  it("with a hash stored twice, the first one is the one spent", () => {
+    const { codes, hashes } = generateBackupCodes(1);
+    expect(findBackupCode(codes[0]!, [hashes[0]!, hashes[0]!])).toBe(0);
+  });
 });

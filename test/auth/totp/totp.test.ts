@@ -71,6 +71,8 @@ describe("TOTP (RFC 6238)", () => {
     for (const bad of ["", "12345", "1234567", "12a456", "１２３４５６", `${code}0`]) expect(normalizeTotpCode(bad), bad).toBeNull();
     expect(normalizeTotpCode(` ${code.slice(0, 3)} ${code.slice(3)} `)).toBe(code);
     expect(verifyTotp({ secret, code: `${code.slice(0, 3)} ${code.slice(3)}`, nowMs: t * 1000 }).ok).toBe(true);
+    // The valid code inside a longer or shorter input is still refused, with no step.
+    for (const bad of [`${code}0`, code.slice(1), `${code.slice(0, 3)}x${code.slice(3)}`]) expect(verifyTotp({ secret, code: bad, nowMs: t * 1000 })).toEqual({ ok: false });
   });
 
   it("generates 160-bit base32 secrets", () => {

@@ -13,7 +13,6 @@ export interface CommandIo {
 
 export interface Command {
   name: string;
-  summary: string;
   usage: string;
   /** Returns the exit code; a long-running command (serve) resolves once started and keeps the process alive. */
   run(io: CommandIo): Promise<number>;

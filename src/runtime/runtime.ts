@@ -4,6 +4,7 @@
  * outbound calls), created once at start-up from the config. The server, the
  * CLI and the tests all build it with createRuntime, so there is one wiring.
  */
+import { PendingMigrationsError } from "./pending-migrations.js";
 import type { DestinationStream } from "pino";
 import type { Config } from "../config/index.js";
 import { AuditLog } from "../audit/audit-log.js";
@@ -224,10 +225,4 @@ export async function prepareSchema(runtime: Pick<Runtime, "config" | "db" | "lo
   }
 }
 
-export class PendingMigrationsError extends Error {
-  override readonly name = "PendingMigrationsError";
-  constructor(readonly pending: string[]) {
-    const app = pending.some((n) => n.startsWith("app:")) ? "; the app's own (app:...) are applied by `rampart migrate` with RAMPART_EXTENSIONS naming the module that exports them, or by migrateToLatest(db, migrations) from the app" : "";
-    super(`the database has ${pending.length} pending migration(s) (${pending.join(", ")}); run \`rampart migrate\` first${app}`);
-  }
-}
+export { PendingMigrationsError };

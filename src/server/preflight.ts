@@ -13,26 +13,13 @@ import { passwordPreflight } from "../auth/password/index.js";
 import { ConfigError } from "../config/load.js";
 import { cryptoPreflight, kekProviderRegistry, type KekProviderRegistry } from "../crypto/index.js";
 import { databasePreflight } from "../db/preflight.js";
-import { httpPreflight, type ConfigProblem } from "../http/preflight.js";
+import { httpPreflight } from "../http/preflight.js";
+import { formatProblems, PreflightError, type PreflightProblem } from "./preflight-error.js";
 import { SecretRedactor, type Logger } from "../log/index.js";
 import { systemClock } from "../runtime/clock.js";
 import { runtimeLogger, type RuntimeOptions } from "../runtime/index.js";
 import { createSecrets, resolveConnectionUrls, secretsPreflight, secretsProviderRegistry } from "../secrets/index.js";
 import type { Secrets } from "../secrets/types.js";
-
-export type PreflightProblem = ConfigProblem;
-
-export class PreflightError extends Error {
-  override readonly name = "PreflightError";
-  constructor(readonly problems: readonly PreflightProblem[]) {
-    super(`refusing insecure production settings:\n${formatProblems(problems)}`);
-  }
-}
-
-/** One problem per line: `  - VARIABLE: problem`. */
-export function formatProblems(problems: readonly PreflightProblem[]): string {
-  return problems.map((p) => `  - ${p.variable}: ${p.problem}`).join("\n");
-}
 
 /**
  * Splits a capability's one-line problem (`VAR: ...`, `VAR=value: ...`,
@@ -121,3 +108,5 @@ export async function assertProductionReady(config: Config, runtime: RuntimeOpti
   });
   if (problems.length > 0) throw new PreflightError(problems);
 }
+
+export { formatProblems, PreflightError, type PreflightProblem };

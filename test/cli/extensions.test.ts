@@ -2,14 +2,18 @@
  * The `rampart` CLI with a host app's extensions: RAMPART_EXTENSIONS names a
  * module (test/fixtures/rampart-extensions.mjs) exporting a KEK provider
  * (`fixture-kek`, whose versions are rows of the app's own table), a secrets
- * scheme (`jsonfile:`) and the migration that creates that table. Every
- * command runs as a child process, as an operator runs it, in each storage
- * mode: the app's migration is applied by `migrate`, the app's provider
- * serves `keys`, `users`, `audit` and `serve`, the app's scheme serves
- * `secrets` and the provider's key, and `preflight` runs the provider's own
- * check. A CommonJS module and a package specifier are found and read too; a
+ * scheme (`jsonfile:`) and the migration that creates that table. In each
+ * storage mode: the app's migration is applied by `migrate`, the app's
+ * provider serves `keys`, `users`, `audit` and `serve`, the app's scheme
+ * serves `secrets` and the provider's key, and `preflight` runs the
+ * provider's own check. A CommonJS module and a package specifier are found and read too; a
  * module that cannot be used stops the command with one line naming
  * RAMPART_EXTENSIONS.
+ *
+ * `serve`, the package lookup from another directory and, in embedded mode,
+ * the key commands run as child processes, as an operator runs them; the
+ * other cases run the same command line in this process (runMain), which
+ * resolves the module from the same current directory.
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -24,6 +28,7 @@ import { loadConfig } from "../../src/config/index.js";
 import { openDatabase } from "../../src/db/index.js";
 import { createTestEnv, testModes, type TestEnv } from "../helpers/modes.js";
 import { childCoverageEnv, ROOT, runCli, spawnTs } from "../helpers/process.js";
+import { runMain } from "./io.js";
 
 /** As an operator sets it: a path relative to the current directory (the repository root here). */
 const EXTENSIONS = "./test/fixtures/rampart-extensions.mjs";
@@ -71,15 +76,15 @@ describe("rampart CLI with the app's extensions (RAMPART_EXTENSIONS)", { timeout
     });
 
     it("migrate applies the app's migration after Rampart's and records it; --status lists it as app:<name> until then", async () => {
-      const before = await runCli(["migrate", "--status"], app);
+      const before = await runMain(["migrate", "--status"], app);
       expect(before.stderr).toBe("");
       expect(before.code).toBe(1);
       expect(before.stdout).toBe("pending: app:0001-fixture-kek-versions\n");
-      const run = await runCli(["migrate"], app);
+      const run = await runMain(["migrate"], app);
       expect(run.stderr).toBe("");
       expect(run.code).toBe(0);
       expect(run.stdout).toBe("applied: app:0001-fixture-kek-versions\n");
-      const after = await runCli(["migrate", "--status"], app);
+      const after = await runMain(["migrate", "--status"], app);
       expect(after.code).toBe(0);
       expect(after.stdout).toBe("database is up to date\n");
 
@@ -95,11 +100,15 @@ describe("rampart CLI with the app's extensions (RAMPART_EXTENSIONS)", { timeout
     });
 
     it("users, keys status / rotate / rewrap / retire and audit verify run on the app's KEK provider, across processes", async () => {
-      const admin = await runCli(["users", "create-admin", "--email", `admin-${mode}@example.com`], app, `${PASSWORD}\n`);
+      // Each command a process in one mode shows nothing is carried over in memory (the second process
+      // unwraps what the first wrapped); the other mode runs the same commands in this process, each on
+      // its own runtime.
+      const run = mode === "embedded" ? runCli : (args: string[], env: Record<string, string>, stdin?: string) => runMain(args, env, { stdin });
+      const admin = await run(["users", "create-admin", "--email", `admin-${mode}@example.com`], app, `${PASSWORD}\n`);
       expect(admin.stderr).not.toMatch(/"level":"error"/);
       expect(admin.code).toBe(0);
 
-      const first = await runCli(["keys", "status"], app);
+      const first = await run(["keys", "status"], app);
       expect(first.code).toBe(0);
       expect(first.stdout).toMatch(/^provider: fixture-kek$/m);
       expect(first.stdout).toMatch(/^current: {2}fixture-kek\/fixture#v1$/m);
@@ -108,40 +117,40 @@ describe("rampart CLI with the app's extensions (RAMPART_EXTENSIONS)", { timeout
       expect(v1).toMatchObject({ current: true, state: "active" });
       expect(v1.subjectKeys).toBeGreaterThanOrEqual(1);
 
-      const rotate = await runCli(["keys", "rotate"], app);
+      const rotate = await run(["keys", "rotate"], app);
       expect(rotate.code).toBe(0);
       expect(rotate.stdout).toMatch(/^new KEK version fixture-kek\/fixture#v2 is current/);
 
       // Another process unwraps what the first wrapped: the key comes from the app's scheme, the version from the app's table.
-      const rewrap = await runCli(["keys", "rewrap"], app);
+      const rewrap = await run(["keys", "rewrap"], app);
       expect(rewrap.code).toBe(0);
       const moved = /^rewrapped to fixture-kek\/fixture#v2: (\d+) subject key\(s\), (\d+) ciphertext\(s\)\n$/.exec(rewrap.stdout);
       expect(moved, rewrap.stdout).not.toBeNull();
       expect(Number(moved![1])).toBe(v1.subjectKeys);
       expect(Number(moved![2])).toBe(v1.ciphertexts);
 
-      const retire = await runCli(["keys", "retire", "1"], app);
+      const retire = await run(["keys", "retire", "1"], app);
       expect(retire.code).toBe(0);
-      const last = await runCli(["keys", "status"], app);
+      const last = await run(["keys", "status"], app);
       expect(last.stdout).toMatch(/^current: {2}fixture-kek\/fixture#v2$/m);
       expect(versionRow(last.stdout, 1)).toEqual({ current: false, state: "retired", subjectKeys: 0, ciphertexts: 0 });
       expect(versionRow(last.stdout, 2)).toEqual({ current: true, state: "active", subjectKeys: v1.subjectKeys, ciphertexts: v1.ciphertexts });
 
-      const audit = await runCli(["audit", "verify"], app);
+      const audit = await run(["audit", "verify"], app);
       expect(audit.code).toBe(0);
       expect(audit.stdout).toMatch(/^audit chain OK: /);
     });
 
     it("secrets list and check resolve through the app's scheme, never printing a value", async () => {
       const provider = `jsonfile:${secrets.file}`;
-      const list = await runCli(["secrets", "list"], app);
+      const list = await runMain(["secrets", "list"], app);
       expect(list.code).toBe(0);
       expect(list.stdout).toMatch(new RegExp(`^app-api-token\\s+${escape(provider)}\\s`, "m"));
-      const check = await runCli(["secrets", "check", "app-api-token", "fixture-kek-root"], app);
+      const check = await runMain(["secrets", "check", "app-api-token", "fixture-kek-root"], app);
       expect(check.code).toBe(0);
       expect(check.stdout).toMatch(new RegExp(`^ok\\s+app-api-token\\s+${escape(provider)}$`, "m"));
       expect(check.stdout).toContain("2 ok, 0 failed");
-      const missing = await runCli(["secrets", "check", "app-api-token", "not-in-the-file"], app);
+      const missing = await runMain(["secrets", "check", "app-api-token", "not-in-the-file"], app);
       expect(missing.code).toBe(1);
       expect(missing.stdout).toMatch(/not-in-the-file.*jsonfile:/);
       for (const out of [list, check, missing]) {
@@ -167,11 +176,11 @@ describe("rampart CLI with the app's extensions (RAMPART_EXTENSIONS)", { timeout
     it("knows the app's provider and runs its own check, reading the secret through the app's scheme", async () => {
       const { file } = secretsFile();
       const base = { RAMPART_DATA_DIR: tmp(), RAMPART_EXTENSIONS: EXTENSIONS, RAMPART_KMS: "fixture-kek" };
-      const unset = await runCli(["preflight"], base);
+      const unset = await runMain(["preflight"], base);
       expect(unset.code).toBe(1);
       expect(unset.stderr).toContain("secret fixture-kek-root: is not set (RAMPART_KMS=fixture-kek)");
       expect(unset.stderr).not.toContain("unknown KEK provider");
-      const set = await runCli(["preflight"], { ...base, RAMPART_SECRETS: `jsonfile:${file},env` });
+      const set = await runMain(["preflight"], { ...base, RAMPART_SECRETS: `jsonfile:${file},env` });
       // Other production refusals remain (no SMTP, an http public URL); the provider's is gone.
       expect(set.stderr).toMatch(/problem\(s\) production refuses/);
       expect(set.stderr).not.toContain("fixture-kek-root");
@@ -187,16 +196,16 @@ describe("rampart CLI with the app's extensions (RAMPART_EXTENSIONS)", { timeout
     };
 
     it("without RAMPART_EXTENSIONS, the app's provider and scheme are unknown, and the error says how the CLI learns them", async () => {
-      const keys = await runCli(["keys", "status"], { RAMPART_DATA_DIR: tmp(), RAMPART_KMS: "fixture-kek" });
+      const keys = await runMain(["keys", "status"], { RAMPART_DATA_DIR: tmp(), RAMPART_KMS: "fixture-kek" });
       expect(keys.code).toBe(1);
       expect(oneLine(keys.stderr)).toMatch(/^rampart keys: RAMPART_KMS: unknown KEK provider 'fixture-kek'; known: .* \(an app's own is known to the CLI when RAMPART_EXTENSIONS names the module exporting it in kekProviders\)$/);
-      const secrets = await runCli(["secrets", "list"], { RAMPART_SECRETS: `jsonfile:${secretsFile().file}` });
+      const secrets = await runMain(["secrets", "list"], { RAMPART_SECRETS: `jsonfile:${secretsFile().file}` });
       expect(secrets.code).toBe(1);
       expect(oneLine(secrets.stderr)).toMatch(/^rampart: invalid configuration: RAMPART_SECRETS: .*unknown scheme 'jsonfile' \(an app's own .* in secretsProviders\)$/);
     });
 
     it("a path that names no module stops the command with one line naming RAMPART_EXTENSIONS and where it looked", async () => {
-      const r = await runCli(["migrate", "--status"], { RAMPART_DATA_DIR: tmp(), RAMPART_EXTENSIONS: "./dist/no-such-extensions.js" });
+      const r = await runMain(["migrate", "--status"], { RAMPART_DATA_DIR: tmp(), RAMPART_EXTENSIONS: "./dist/no-such-extensions.js" });
       expect(r.code).toBe(1);
       expect(oneLine(r.stderr)).toBe(
         `rampart: invalid configuration: RAMPART_EXTENSIONS: expected a module to import (a path from the current directory, or a package), instead got './dist/no-such-extensions.js': no such module (${join(ROOT, "dist", "no-such-extensions.js")})`,
@@ -207,7 +216,7 @@ describe("rampart CLI with the app's extensions (RAMPART_EXTENSIONS)", { timeout
     it("a module with an export the CLI does not know is refused, naming the export, before anything opens", async () => {
       for (const args of [["migrate"], ["keys", "status"]]) {
         const dataDir = tmp();
-        const r = await runCli(args, { RAMPART_DATA_DIR: dataDir, RAMPART_EXTENSIONS: "./test/fixtures/rampart-extensions-unknown-export.mjs" });
+        const r = await runMain(args, { RAMPART_DATA_DIR: dataDir, RAMPART_EXTENSIONS: "./test/fixtures/rampart-extensions-unknown-export.mjs" });
         expect(r.code, args.join(" ")).toBe(1);
         expect(oneLine(r.stderr)).toBe(
           "rampart: invalid configuration: RAMPART_EXTENSIONS: expected a module exporting only kekProviders, secretsProviders, migrations, instead got './test/fixtures/rampart-extensions-unknown-export.mjs', which exports 'kekProvider'",
@@ -218,7 +227,7 @@ describe("rampart CLI with the app's extensions (RAMPART_EXTENSIONS)", { timeout
     });
 
     it("an export that cannot be registered is refused with the registry's reason", async () => {
-      const r = await runCli(["keys", "status"], { RAMPART_DATA_DIR: tmp(), RAMPART_EXTENSIONS: "./test/fixtures/rampart-extensions-bad-value.mjs" });
+      const r = await runMain(["keys", "status"], { RAMPART_DATA_DIR: tmp(), RAMPART_EXTENSIONS: "./test/fixtures/rampart-extensions-bad-value.mjs" });
       expect(r.code).toBe(1);
       expect(oneLine(r.stderr)).toBe(
         "rampart: invalid configuration: RAMPART_EXTENSIONS: expected kekProviders that can be registered, instead got './test/fixtures/rampart-extensions-bad-value.mjs': KEK provider 'local' is already registered",
@@ -227,7 +236,7 @@ describe("rampart CLI with the app's extensions (RAMPART_EXTENSIONS)", { timeout
   });
 
   it("a CommonJS module (values on its default export too) is read the same way", async () => {
-    const r = await runCli(["secrets", "check", "api-token"], {
+    const r = await runMain(["secrets", "check", "api-token"], {
       RAMPART_EXTENSIONS: "./test/fixtures/rampart-extensions.cjs",
       RAMPART_SECRETS: "cjs-env:APP_SECRET_",
       APP_SECRET_API_TOKEN: "cjs-token-value-987",

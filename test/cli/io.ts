@@ -1,6 +1,7 @@
 /** A command's io in this process: argv and env as given, stdout and stderr captured, stdin from a string. */
 import { Readable, Writable } from "node:stream";
 import { UsageError, type Command, type CommandIo } from "../../src/cli/command.js";
+import { main } from "../../src/cli/dispatch.js";
 
 export interface Captured {
   code: number;
@@ -32,4 +33,17 @@ export async function runCommand(command: Command, argv: string[], env: Record<s
     if (e instanceof UsageError) return { code: 2, stdout: out(), stderr: `${err()}${e.message}\n` };
     throw e;
   }
+}
+
+/**
+ * Runs the command line in this process, as `rampart ...argv` would with this environment:
+ * the dispatcher of src/cli/main.ts (command lookup, --help, usage errors, one-line failures,
+ * exit code) without the cost of a process. The tests of the executable itself, and of what only
+ * a process shows (signals, locks held by another process, the exit code set on the process),
+ * spawn it with runCli (test/helpers/process.ts).
+ */
+export async function runMain(argv: string[], env: Record<string, string | undefined> = {}, options: { stdin?: string; tty?: boolean } = {}): Promise<Captured> {
+  const { io, out, err } = captureIo(argv, env, options);
+  const code = await main(io);
+  return { code, stdout: out(), stderr: err() };
 }

@@ -18,7 +18,8 @@ import { configSpec, loadConfig } from "../../src/config/index.js";
 import { commands } from "../../src/cli/commands/index.js";
 import { call } from "../helpers/api.js";
 import { createTestApp, type TestApp } from "../helpers/app.js";
-import { ROOT, runCli } from "../helpers/process.js";
+import { runMain } from "../cli/io.js";
+import { ROOT } from "../helpers/process.js";
 import { dockerfile, envNamesOf, secretValuesIn, type K8sObject, type PodSpec } from "./deploy-files.js";
 
 const read = (path: string) => readFileSync(join(ROOT, path), "utf8");
@@ -106,7 +107,7 @@ describe("production preflight passes with the files' configuration and generate
     // Compose mounts every secret at /run/secrets/<name>; here they are the generated files.
     expect(s.secrets).toContain("db-ca.pem");
     env.DATABASE_SSL_CA = env.DATABASE_SSL_CA.replace(/^\/run\/secrets\//, `${secretsDir}/`);
-    const r = await runCli(["preflight"], env);
+    const r = await runMain(["preflight"], env);
     expect(r.stderr + r.stdout).toContain("preflight passed");
     expect(r.code).toBe(0);
   });
@@ -116,7 +117,7 @@ describe("production preflight passes with the files' configuration and generate
     // The Secret rampart-keys holds the files generate.sh makes, db-ca.pem among them, mounted at /run/secrets/rampart.
     const env: Record<string, string> = { ...configMap, DATABASE_URL: DATABASE_URL!, REDIS_URL: REDIS_URL!, SMTP_URL: SMTP_URL!, RAMPART_SECRETS: `files:${secretsDir}` };
     env.DATABASE_SSL_CA = env.DATABASE_SSL_CA!.replace(/^\/run\/secrets\/rampart\//, `${secretsDir}/`);
-    const r = await runCli(["preflight"], env);
+    const r = await runMain(["preflight"], env);
     expect(r.stderr + r.stdout).toContain("preflight passed");
     expect(r.code).toBe(0);
   });
@@ -175,7 +176,7 @@ describe("commands", () => {
   it("the image runs the CLI entry point, serve by default", () => {
     expect(docker.entrypoint).toEqual(["node", "dist/cli/main.js"]);
     expect(read("tsconfig.build.json")).toContain('"rootDir": "src"');
-    expect(read("src/cli/main.ts")).toContain("commands");
+    expect(read("src/cli/main.ts")).toContain('from "./dispatch.js"');
     expect(docker.cmd).toEqual(["serve"]);
     expect(names).toContain("serve");
   });

@@ -18,6 +18,7 @@ import { createSecrets } from "../../src/secrets/index.js";
 import { PreflightError, productionPreflight, type PreflightProblem } from "../../src/server/preflight.js";
 import { serve } from "../../src/server/serve.js";
 import { LogCapture } from "../helpers/logs.js";
+import { runMain } from "../cli/io.js";
 import { runCli } from "../helpers/process.js";
 import { productionSettings } from "./helpers.js";
 
@@ -152,7 +153,7 @@ describe("serve with NODE_ENV=production", () => {
 
 describe("rampart preflight", () => {
   it("exits 1 listing every problem, one per line", async () => {
-    const r = await runCli(["preflight"], { NODE_ENV: "production", RAMPART_DATA_DIR: dataDir(), RATE_LIMIT_ENABLED: "false" });
+    const r = await runMain(["preflight"], { NODE_ENV: "production", RAMPART_DATA_DIR: dataDir(), RATE_LIMIT_ENABLED: "false" });
     expect(r.code).toBe(1);
     const lines = r.stderr.trim().split("\n");
     expect(lines[0]).toMatch(/^rampart preflight: \d+ problem\(s\) production refuses:$/);
@@ -162,14 +163,14 @@ describe("rampart preflight", () => {
   });
 
   it("exits 0 printing 'preflight passed' for a production-ready configuration", async () => {
-    const r = await runCli(["preflight"], good());
+    const r = await runMain(["preflight"], good());
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe("preflight passed");
   });
 
   it("checks as production even when NODE_ENV is not production", async () => {
-    const r = await runCli(["preflight"], { ...good(), NODE_ENV: "development", ARGON2_MEMORY_KIB: "1024" });
+    const r = await runMain(["preflight"], { ...good(), NODE_ENV: "development", ARGON2_MEMORY_KIB: "1024" });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("ARGON2_MEMORY_KIB: must be at least 19456 in production, instead got 1024");
   });

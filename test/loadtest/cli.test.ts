@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ceilingWarning, type Calibration } from "../../src/loadtest/calibrate.js";
-import { runCli } from "../helpers/process.js";
+import { runMain } from "../cli/io.js";
 import { loadtest } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rampart-loadtest-cli-"));
@@ -19,12 +19,12 @@ describe("rampart loadtest usage", { timeout: 120_000 }, () => {
       [["--url", "ftp://example.com", "--scenario", "baseline"], "rampart loadtest: --url must be http or https, instead got 'ftp:'"],
     ];
     for (const [args, line] of cases) {
-      const r = await runCli(["loadtest", ...args], {});
+      const r = await runMain(["loadtest", ...args], {});
       expect(r.code, args.join(" ")).toBe(2);
       expect(r.stderr.split("\n")[0]).toBe(line);
       expect(r.stderr).toContain("Usage: rampart loadtest --url URL --scenario");
     }
-    const top = await runCli(["--help"], {});
+    const top = await runMain(["--help"], {});
     expect(top.stdout).toMatch(/^ {2}loadtest +Load-test a server/m);
   });
 

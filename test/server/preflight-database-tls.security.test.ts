@@ -18,7 +18,7 @@ import { createSecrets } from "../../src/secrets/index.js";
 import { productionPreflight, type PreflightProblem } from "../../src/server/preflight.js";
 import { productionSettings } from "../http/helpers.js";
 import { LogCapture } from "../helpers/logs.js";
-import { runCli } from "../helpers/process.js";
+import { runMain } from "../cli/io.js";
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -114,7 +114,7 @@ describe("preflight: TLS to a PostgreSQL server that is not on loopback", () => 
   });
 
   it("rampart preflight exits 1 naming DATABASE_SSL for a remote database without verify-full", async () => {
-    const r = await runCli(["preflight"], good({ DATABASE_URL: "postgres://app:Sup3rSecretPw@db.internal/rampart", DATABASE_SSL: "require" }));
+    const r = await runMain(["preflight"], good({ DATABASE_URL: "postgres://app:Sup3rSecretPw@db.internal/rampart", DATABASE_SSL: "require" }));
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^ {2}- DATABASE_SSL: is require for PostgreSQL at db\.internal \(DATABASE_URL\)/m);
     expect(r.stderr + r.stdout).not.toContain("Sup3rSecretPw");

@@ -8,7 +8,6 @@ import { cliRuntimeOptions } from "./runtime-logger.js";
 
 export const auditCommand: Command = {
   name: "audit",
-  summary: "Verify the tamper-evident audit log",
   usage: `Usage: rampart audit verify [--expect-head SEQ:HASH]
 
 Walks the whole hash chain with a progress bar: every entry must follow the

@@ -4,7 +4,6 @@ import { UsageError, type Command } from "../command.js";
 
 export const configCommand: Command = {
   name: "config",
-  summary: "Print the effective configuration (secrets masked)",
   usage: `Usage: rampart config [--json]
 
 Validates the environment and prints every setting with its effective value;

@@ -39,7 +39,6 @@ async function rewrap(runtime: Runtime, io: CommandIo): Promise<number> {
 
 export const keysCommand: Command = {
   name: "keys",
-  summary: "Envelope-encryption keys (status, rotate, rewrap, retire) and signing keys",
   usage: `Usage: rampart keys status
        rampart keys rotate
        rampart keys rewrap

@@ -96,7 +96,6 @@ function interrupts(io: CommandIo): { signal: AbortSignal; cleanupSignal: AbortS
 
 export const loadtestCommand: Command = {
   name: "loadtest",
-  summary: "Load-test a server with user journeys at a scheduled rate; budgets and reports",
   usage: `Usage: rampart loadtest --url URL --scenario baseline|stress|spike|soak|ramp [options]
        rampart loadtest --calibrate [--json FILE]
 

@@ -11,7 +11,6 @@ const appNames = (names: string[]) => names.map((n) => `app:${n}`);
 
 export const migrateCommand: Command = {
   name: "migrate",
-  summary: "Apply pending database migrations",
   usage: `Usage: rampart migrate [--status]
 
 Applies every pending migration to the database (DATABASE_URL or the secret

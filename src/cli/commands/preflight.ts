@@ -7,7 +7,6 @@ import { loadExtensions } from "../extensions.js";
 
 export const preflightCommand: Command = {
   name: "preflight",
-  summary: "Check the configuration against what production refuses; exit 1 listing every problem",
   usage: `Usage: rampart preflight
 
 Checks the configuration in the environment as production would, whatever

@@ -8,7 +8,6 @@ import { loadExtensions } from "../extensions.js";
 
 export const secretsCommand: Command = {
   name: "secrets",
-  summary: "List secrets (names, providers, versions, ages) or check they resolve",
   usage: `Usage: rampart secrets list
        rampart secrets check [NAME ...]
 

@@ -12,7 +12,6 @@ import { loadExtensions } from "../extensions.js";
 
 export const serveCommand: Command = {
   name: "serve",
-  summary: "Run the HTTP server (embedded database unless DATABASE_URL is set)",
   usage: `Usage: rampart serve [--workers N|auto]
 
 Starts the API server on HOST:PORT (default 127.0.0.1:8080). Without

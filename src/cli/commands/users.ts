@@ -11,7 +11,6 @@ import { cliRuntimeOptions } from "./runtime-logger.js";
 
 export const usersCommand: Command = {
   name: "users",
-  summary: "Create the first admin account",
   usage: `Usage: rampart users create-admin --email EMAIL
 
 Creates an account with the admin role. The password is prompted for on a

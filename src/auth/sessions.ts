@@ -105,7 +105,9 @@ export class Sessions {
           .values({ id: randomUUID(), session_id: row.session_id, user_id: row.user_id, token_hash: hashToken(successor), created_at: new Date(now), expires_at: row.expires_at })
           .execute();
         await trx.updateTable("rampart_sessions").set({ last_used_at: new Date(now) }).where("id", "=", row.session_id).execute();
-        if (sealed !== undefined) await this.kv.set(successorKey(tokenHash), sealed, { ttlMs: this.settings.graceMs });
+        // The window includes its last millisecond (`<= graceMs` below), and the embedded kv store
+        // drops an entry at its ttl (Redis just after): kept 1 ms longer, the successor outlives the window.
+        if (sealed !== undefined) await this.kv.set(successorKey(tokenHash), sealed, { ttlMs: this.settings.graceMs + 1 });
         return true;
       });
       if (won) return { kind: "rotated", userId: row.user_id, sessionId: row.session_id, refreshToken: successor };

@@ -2,7 +2,8 @@
  * The PKCS#11 session helper on a real SoftHSM2 token: a wrong PIN fails
  * with the token's own return value and leaves no session open; reopening
  * closes the session it replaces, and copes with one already closed
- * underneath; a session closed by its owner is reopened on the next use.
+ * underneath; a session closed by its owner is reopened on the next use; an
+ * open that fails leaves the library as it found it.
  */
 import type { PKCS11 } from "pkcs11js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -93,5 +94,20 @@ describe("Pkcs11Session on SoftHSM2", () => {
     // Handles are found again after a reopen: the old one may be stale.
     s.destroy(found[0]!);
     expect(s.findKeys("cov-session-key")).toHaveLength(0);
+  });
+
+  it("an open that fails after initializing the library finalizes it again, so the next session owns it", async () => {
+    // `s` initialized the library (no other session is open in this process): closing it finalizes it.
+    s.close();
+    const err = await Pkcs11Session.open(SOFTHSM_MODULE, "no-such-token", PIN).catch((e: unknown) => e);
+    expect((err as Error).message).toBe("PKCS#11 token with label 'no-such-token' not found (PKCS11_TOKEN_LABEL)");
+    // Left initialized, C_Initialize would fail with CKR_CRYPTOKI_ALREADY_INITIALIZED.
+    const { PKCS11 } = await import("pkcs11js");
+    const probe = new PKCS11();
+    probe.load(SOFTHSM_MODULE);
+    probe.C_Initialize();
+    probe.C_Finalize();
+    s = await Pkcs11Session.open(SOFTHSM_MODULE, TOKEN, PIN);
+    expect(s.findKeys("no-such-key")).toEqual([]);
   });
 });

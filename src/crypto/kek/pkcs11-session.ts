@@ -121,7 +121,14 @@ export class Pkcs11Session {
       // Another keyring in this process already initialized the library.
       if (pkcs11Code(err) !== CKR_CRYPTOKI_ALREADY_INITIALIZED) throw err;
     }
-    s.reopen();
+    try {
+      s.reopen();
+    } catch (err) {
+      // A wrong PIN or a missing token: the library this call initialized is finalized again, so
+      // the next session to open owns its initialization (and finalizes it when it closes).
+      if (s.ownsInit) s.lib.C_Finalize();
+      throw err;
+    }
     return s;
   }
 

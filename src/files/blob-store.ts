@@ -86,9 +86,9 @@ export class BlobStore {
     return createReadStream(path);
   }
 
-  /** Deletes a blob; a missing one is not an error. */
-  remove(id: string): Promise<void> {
-    return unlinkQuietly(this.blobPath(id));
+  /** Deletes a blob; a missing one is not an error. An invalid id rejects, as every other failure does. */
+  async remove(id: string): Promise<void> {
+    await unlinkQuietly(this.blobPath(id));
   }
 
   /** Deletes a temp file; a missing one is not an error. */

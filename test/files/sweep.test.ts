@@ -82,7 +82,9 @@ describe("blob store", () => {
     const { dir, s } = await store();
     const outside = plant(join(dir, "victim"), 0);
     for (const id of ["../../victim", "../victim", "short", `${"a".repeat(16)}/x`]) {
-      await expect((async () => s.remove(id))()).rejects.toThrow(new TypeError("not a file id"));
+      // A promise that rejects, not a synchronous throw: callers chain .catch() on it.
+      const removal = s.remove(id);
+      await expect(removal).rejects.toThrow(new TypeError("not a file id"));
       await expect(s.open(id)).rejects.toThrow(new TypeError("not a file id"));
     }
     expect(existsSync(outside)).toBe(true);

@@ -28,7 +28,6 @@ export const DEFAULT_FRAME_SIZE = 64 * 1024;
 const MAX_FRAMES = 2 ** 32;
 /** 16 MiB: a frame is buffered whole on both sides, so its size bounds memory per stream. */
 const MAX_FRAME_SIZE = 16 * 1024 * 1024;
-const MAX_HEADER_BYTES = 160 * 1024;
 
 function frameIv(base: Buffer, index: number): Buffer {
   const iv = Buffer.from(base);
@@ -116,10 +115,12 @@ export async function* openFrames(source: AsyncIterable<Uint8Array> | Iterable<U
   try {
     let header: Rp1Header | undefined;
     while (header === undefined) {
+      // Reading is bounded without a limit of its own: every length in a header is a u8 or u16, so a
+      // header is at most 131,417 bytes, and a parse can only be "truncated" with fewer buffered.
       try {
         header = parseHeader(q.peekAll());
       } catch (err) {
-        if (!(err instanceof MalformedInput) || err.message !== "truncated" || q.length > MAX_HEADER_BYTES || !(await pull())) throw new DecryptionFailed();
+        if (!(err instanceof MalformedInput) || err.message !== "truncated" || !(await pull())) throw new DecryptionFailed();
       }
     }
     // A forged frame size must not make us buffer gigabytes before the first tag check.

@@ -29,11 +29,16 @@ const MAX_FRAMES = 2 ** 32;
 /** 16 MiB: a frame is buffered whole on both sides, so its size bounds memory per stream. */
 const MAX_FRAME_SIZE = 16 * 1024 * 1024;
 
-function frameIv(base: Buffer, index: number): Buffer {
+/**
+ * The IV of frame `index`: the base nonce XOR (0^4 ‖ u64 index). A message
+ * has at most 2^32 frames, so only the last four bytes change; past the last
+ * index it throws, since each frame's IV must be unique under the message key.
+ * Exported for its tests: no test can write 2^32 frames.
+ */
+export function frameIv(base: Buffer, index: number): Buffer {
+  if (index >= MAX_FRAMES) throw new RangeError("framed message exceeds 2^32 frames");
   const iv = Buffer.from(base);
-  const hi = Math.floor(index / 2 ** 32);
-  iv.writeUInt32BE((iv.readUInt32BE(4) ^ hi) >>> 0, 4);
-  iv.writeUInt32BE((iv.readUInt32BE(8) ^ (index >>> 0)) >>> 0, 8);
+  iv.writeUInt32BE((iv.readUInt32BE(8) ^ index) >>> 0, 8);
   return iv;
 }
 
@@ -68,7 +73,6 @@ export async function* sealFrames(source: AsyncIterable<Uint8Array> | Iterable<U
     const fixed = encodeFixed(o.flags | FLAG_FRAMED, frameSize, salt, nonce, commitment);
     const aadPrefix = Buffer.concat([fixed, o.context]);
     const seal = (index: number, final: boolean, pt: Buffer): Buffer => {
-      if (index >= MAX_FRAMES) throw new RangeError("framed message exceeds 2^32 frames");
       const out = Buffer.allocUnsafe(5 + pt.length + TAG_BYTES);
       out[0] = final ? 1 : 0;
       out.writeUInt32BE(pt.length, 1);
@@ -132,8 +136,8 @@ export async function* openFrames(source: AsyncIterable<Uint8Array> | Iterable<U
     key = derived.key;
     if (!constantTimeEqual(derived.commitment, header.commitment)) throw new DecryptionFailed();
     const aadPrefix = Buffer.concat([...header.fixed, context]);
+    // The frame count is bounded by frameIv, which throws past 2^32 frames (DecryptionFailed below).
     for (let index = 0; ; index++) {
-      if (index >= MAX_FRAMES) throw new DecryptionFailed();
       await fill(5);
       const head = q.take(5);
       const flag = head[0];

@@ -15,7 +15,7 @@ import { describe, expect, it, vi } from "vitest";
 import { MalformedInput } from "../../src/crypto/bytes.js";
 import { DecryptionFailed, KekUnavailableError } from "../../src/crypto/errors.js";
 import { assembleHeader, encodeFixed, encodeKeySection, fromText, parseHeader, replaceKeySection, toText, type Rp1Header } from "../../src/crypto/format.js";
-import { DEFAULT_FRAME_SIZE, openFrames, sealFrames, type DekResolver } from "../../src/crypto/frames.js";
+import { DEFAULT_FRAME_SIZE, frameIv, openFrames, sealFrames, type DekResolver } from "../../src/crypto/frames.js";
 import { MESSAGES_PER_SALT, MessageKeys, OPEN_CACHE_SIZE } from "../../src/crypto/message-keys.js";
 import { openSingle, sealSingle } from "../../src/crypto/message.js";
 import { RandomPool } from "../../src/crypto/random.js";
@@ -735,6 +735,19 @@ describe("framed messages", () => {
     expect(out).toHaveLength(301);
     expect(out.map((b) => b.toString("hex"))).toEqual([ref.header, ...ref.frames].map((b) => b.toString("hex")));
     expect(Buffer.concat(await open(chunked(Buffer.concat(out), 13))).toString("hex")).toBe(pt.toString("hex"));
+  });
+
+  it("a message has at most 2^32 frames: the last index gets its IV, the next one is refused", () => {
+    const base = randomBytes(12);
+    // IV = base XOR (0^4 ‖ u64 index), computed here with BigInt over the last 8 bytes.
+    const expected = (index: number): string => {
+      const iv = Buffer.from(base);
+      iv.writeBigUInt64BE(iv.readBigUInt64BE(4) ^ BigInt(index), 4);
+      return iv.toString("hex");
+    };
+    for (const index of [0, 1, 255, 2 ** 31, 2 ** 32 - 1]) expect(frameIv(base, index).toString("hex")).toBe(expected(index));
+    expect(frameIv(base, 0)).not.toBe(base);
+    for (const index of [2 ** 32, 2 ** 32 + 1, 2 ** 40]) expect(() => frameIv(base, index)).toThrow(new RangeError("framed message exceeds 2^32 frames"));
   });
 
   it("frame sizes from 1 to 16 MiB are accepted; 0, 16 MiB + 1 and non-integers are refused before anything is used", async () => {

@@ -12,7 +12,7 @@
  * tests of migrations themselves.
  */
 import { randomBytes } from "node:crypto";
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, statfsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,7 +37,30 @@ export const PG_TEMPLATE_DB_ENV = "RAMPART_TEST_PG_TEMPLATE";
  */
 const CHILD_COVERAGE_DIR = process.env.RAMPART_COVERAGE_DIR ? join(process.env.RAMPART_COVERAGE_DIR, "children") : fileURLToPath(new URL("../.coverage-children", import.meta.url));
 
+/** statfs(2) type of tmpfs. */
+const TMPFS_MAGIC = 0x01021994;
+
+/**
+ * Where the suite's temporary files go: a directory of its own, on a memory
+ * file system when the machine has one (/dev/shm). Every test copies an
+ * embedded cluster (39 MB in about 970 files) into its data directory, which
+ * cost about 0.9 s of kernel time per copy on this machine's disk against 0.08 s
+ * in memory, and PGlite's writes and fsyncs are as cheap there. The directory
+ * is removed at the end of the run.
+ */
+function scratchRoot(): string {
+  try {
+    if (statfsSync("/dev/shm").type === TMPFS_MAGIC) return "/dev/shm";
+  } catch {
+    // no /dev/shm: the system's temporary directory
+  }
+  return tmpdir();
+}
+
 export default async function setup(project: TestProject): Promise<() => void> {
+  // os.tmpdir() reads TMPDIR: the test workers, forked after this, inherit it.
+  const scratch = mkdtempSync(join(scratchRoot(), "rampart-suite-"));
+  process.env.TMPDIR = scratch;
   if (project.config.coverage.enabled) {
     // Child processes (the CLI, served instances) are measured too: test/helpers/process.ts
     // gives them NODE_V8_COVERAGE pointing here.
@@ -91,7 +114,7 @@ export default async function setup(project: TestProject): Promise<() => void> {
   process.env[PGDATA_MIGRATED_ENV] = join(template, "migrated", "pgdata");
   if (pgTemplate) process.env[PG_TEMPLATE_DB_ENV] = pgTemplate;
   return async () => {
-    rmSync(template, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
     if (dbUrl && pgTemplate) await adminQuery(dbUrl, `drop database if exists ${pgTemplate} with (force)`);
   };
 }

@@ -12,7 +12,7 @@
  * tests of migrations themselves.
  */
 import { randomBytes } from "node:crypto";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, statfsSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, statfsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -60,6 +60,8 @@ function scratchRoot(): string {
 export default async function setup(project: TestProject): Promise<() => void> {
   // os.tmpdir() reads TMPDIR: the test workers, forked after this, inherit it.
   const scratch = mkdtempSync(join(scratchRoot(), "rampart-suite-"));
+  // Open like /tmp: the PostgreSQL servers some tests start run as another user (postgres).
+  chmodSync(scratch, 0o1777);
   process.env.TMPDIR = scratch;
   if (project.config.coverage.enabled) {
     // Child processes (the CLI, served instances) are measured too: test/helpers/process.ts

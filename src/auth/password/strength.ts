@@ -75,6 +75,8 @@ interface Pending {
   resolve: (e: StrengthEstimate) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
+  /** The worker asked: its loss fails this estimate, another's does not. */
+  worker: Worker;
 }
 
 export interface WorkerStrengthEstimatorOptions {
@@ -89,12 +91,14 @@ export function createWorkerStrengthEstimator(options: WorkerStrengthEstimatorOp
   let worker: Worker | undefined;
   let nextId = 1;
 
-  function failAll(err: Error): void {
-    for (const p of pending.values()) {
+  /** Rejects the estimates in flight on worker `of` (every one when not given). */
+  function fail(err: Error, of?: Worker): void {
+    for (const [id, p] of pending) {
+      if (of !== undefined && p.worker !== of) continue;
       clearTimeout(p.timer);
+      pending.delete(id);
       p.reject(err);
     }
-    pending.clear();
   }
 
   function start(): Worker {
@@ -111,9 +115,10 @@ export function createWorkerStrengthEstimator(options: WorkerStrengthEstimatorOp
       if (reply.error !== undefined || reply.score === undefined || reply.guessesLog10 === undefined) p.reject(new Error(`password strength estimate failed: ${reply.error ?? "no score"}`));
       else p.resolve({ score: reply.score, guessesLog10: reply.guessesLog10 });
     });
+    // A worker that ends fails only what it held: after a timeout a new worker may already be serving.
     const lost = (err: Error) => {
       if (worker === w) worker = undefined;
-      failAll(err);
+      fail(err, w);
     };
     w.on("error", (err) => lost(new Error("password strength worker failed", { cause: err })));
     w.on("exit", (code) => lost(new Error(`password strength worker exited (code ${code})`)));
@@ -133,7 +138,7 @@ export function createWorkerStrengthEstimator(options: WorkerStrengthEstimatorOp
           void w.terminate();
         }, timeoutMs);
         timer.unref();
-        pending.set(id, { resolve, reject, timer });
+        pending.set(id, { resolve, reject, timer, worker: w });
         w.ref(); // keep a CLI alive until the answer arrives
         w.postMessage({ id, password, userInputs: [...userInputs] });
       });
@@ -141,7 +146,7 @@ export function createWorkerStrengthEstimator(options: WorkerStrengthEstimatorOp
     async close() {
       const w = worker;
       worker = undefined;
-      failAll(new Error("password strength estimator closed"));
+      fail(new Error("password strength estimator closed"));
       if (w) await w.terminate();
     },
   };

@@ -224,5 +224,3 @@ export async function prepareSchema(runtime: Pick<Runtime, "config" | "db" | "lo
     throw new PendingMigrationsError(pending);
   }
 }
-
-export { PendingMigrationsError };
